@@ -1,0 +1,19 @@
+"""turbopix: train, accelerate, evaluate and apply small image generators on ordinary hardware.
+
+The public API::
+
+    import turbopix
+    model = turbopix.create_model("dcgan", image_size=28)
+    result = turbopix.train("dcgan", "mnist", out="runs/x", steps=2000)
+    model = turbopix.load("runs/x/model.safetensors")
+    images = model.sample(64, seed=0)          # (64, 1, 28, 28) in [-1, 1]
+"""
+__version__ = "0.1.0"
+
+from .api import train  # noqa: E402
+from .checkpoint import load, read_metadata, save  # noqa: E402
+from .data import load_dataset  # noqa: E402
+from .models import create_model, list_models  # noqa: E402
+from .sampling import save_grid  # noqa: E402
+
+__all__ = ["__version__", "create_model", "list_models", "load", "load_dataset", "read_metadata", "save", "save_grid", "train"]

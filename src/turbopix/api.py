@@ -1,0 +1,73 @@
+"""The one-call Python API behind ``turbopix train`` (the CLI is a thin layer over it)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .config import TrainConfig, config_from_dict, config_to_dict
+from .data import ImageData, load_dataset
+from .models import ImageGenerator, create_model
+from .training import TrainResult, TrainingError
+from .training import train as _train_loop
+
+
+def train(
+    model: str | ImageGenerator | None,
+    data: str | ImageData | None,
+    *,
+    out: str | Path,
+    resume: bool = False,
+    conditional: bool = False,
+    data_root: str | Path | None = None,
+    skip_bad: bool = False,
+    model_options: dict[str, Any] | None = None,
+    **train_options: Any,
+) -> TrainResult:
+    """Train a model (a registered name or an instance) on a dataset (a spec such as ``"mnist"``).
+
+    ``model_options`` override the model config (``image_size`` and ``channels`` default to the
+    data's; ``conditional=True`` sets ``num_classes`` from the data). ``train_options`` are
+    :class:`~turbopix.config.TrainConfig` fields (``steps``, ``batch_size``, ``lr``, ...).
+    With ``resume=True``, model and data may be None: they are read from ``out/run.json``, and
+    ``train_options`` may only extend the run (e.g. a larger ``steps``).
+    """
+    out = Path(out)
+    model_options = dict(model_options or {})
+    if resume:
+        run = _read_run(out)
+        model = model if model is not None else run["model"]
+        data = data if data is not None else run["data"]
+        model_options = {**run["config"], **model_options}
+        train_options = {**run["train"], **train_options}
+    if model is None or data is None:
+        raise ValueError("model and data are required (unless resuming a run)")
+    cfg = config_from_dict(TrainConfig, train_options, what="training")
+
+    spec = data if isinstance(data, str) else data.name
+    if isinstance(data, str):
+        size = model_options.get("image_size")
+        data = load_dataset(data, split="train", data_root=data_root, image_size=size,
+                            channels=model_options.get("channels"), skip_bad=skip_bad)
+    if isinstance(model, str):
+        model_options.setdefault("image_size", data.image_size)
+        model_options.setdefault("channels", data.channels)
+        if conditional:
+            if not data.num_classes:
+                raise ValueError(f"--conditional needs labelled data; {data.name} has no classes")
+            model_options["num_classes"] = data.num_classes
+        torch.manual_seed(cfg.seed)  # weight initialisation is part of what the seed fixes
+        model = create_model(model, **model_options)
+    return _train_loop(model, data, cfg, out, resume=resume, data_spec=spec)
+
+
+def _read_run(out: Path) -> dict[str, Any]:
+    path = out / "run.json"
+    if not path.exists():
+        raise TrainingError(f"--resume: {path} not found; is {out} a turbopix run directory?")
+    return json.loads(path.read_text())
+
+
+__all__ = ["train", "config_to_dict"]

@@ -1,0 +1,131 @@
+"""``turbopix demo``: the main job. Trains a small GAN and two VAEs on MNIST and writes a report.
+
+The recipes are sized to finish in about five minutes on 2 CPU cores. Without MNIST (no data root,
+no cache, no network) the demo says so and trains on scikit-learn's bundled 8x8 digits instead.
+"""
+from __future__ import annotations
+
+import html
+import json
+import platform
+import shutil
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .api import train
+from .data import DataError, ImageData, load_dataset
+from .metrics.elbo import evaluate_elbo
+from .sampling import save_grid
+
+
+@dataclass
+class Recipe:
+    model: str
+    title: str
+    train: dict[str, Any]  # TrainConfig fields
+    model_options: dict[str, Any] = field(default_factory=dict)
+
+
+# Sized by measuring on 2 cores (see docs/demo.md); each recipe's steps are the knob.
+RECIPES = [
+    Recipe("dcgan", "DCGAN (GAN)", {"steps": 1500, "batch_size": 64, "sample_every": 250, "ckpt_every": 500},
+           {"g_width": 32, "d_width": 32}),
+    Recipe("vae", "VAE (fully connected)", {"steps": 3000, "batch_size": 128, "sample_every": 1000, "ckpt_every": 1000}),
+    Recipe("conv-vae", "Convolutional VAE", {"steps": 1500, "batch_size": 128, "sample_every": 500, "ckpt_every": 500}),
+]
+QUICK_STEPS = 20
+
+
+def _load_data(data_root: str | Path | None) -> tuple[ImageData, ImageData, str]:
+    try:
+        return (load_dataset("mnist", split="train", data_root=data_root),
+                load_dataset("mnist", split="test", data_root=data_root), "mnist")
+    except (DataError, OSError) as e:
+        print(f"MNIST is not available ({e}); training on scikit-learn's 8x8 digits instead")
+        return load_dataset("digits", split="train"), load_dataset("digits", split="test"), "digits"
+
+
+def run_demo(out: Path, *, data_root: str | Path | None = None, quick: bool = False, overwrite: bool = False) -> Path:
+    out = Path(out)
+    if (out / "report.html").exists() or any((out / r.model).exists() for r in RECIPES):
+        if not overwrite:
+            raise FileExistsError(f"{out} already holds a demo; pass --overwrite to replace it, or --out elsewhere")
+        for r in RECIPES:
+            shutil.rmtree(out / r.model, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    train_data, test_data, data_name = _load_data(data_root)
+    rows = []
+    for recipe in RECIPES:
+        opts = dict(recipe.train)
+        if quick:
+            opts.update(steps=QUICK_STEPS, sample_every=10, ckpt_every=10, log_every=5)
+        print(f"== {recipe.title}: {opts['steps']} steps on {data_name}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            result = train(recipe.model, train_data, out=out / recipe.model, model_options=recipe.model_options,
+                           seed=0, **opts)
+        row = {"model": recipe.model, "title": recipe.title, "steps": result.steps, "seconds": result.seconds,
+               "images_per_s": result.images_per_s, "losses": result.last_losses}
+        from .checkpoint import load
+
+        model = load(result.model_path)
+        if model.family == "vae":
+            row["test_elbo"] = evaluate_elbo(model, test_data)
+            x, y = test_data.batch(torch.arange(32))
+            recon = model.reconstruct(x, None)
+            c, s = x.shape[1], x.shape[-1]
+            save_grid(torch.stack([x.view(4, 8, c, s, s), recon.view(4, 8, c, s, s)], 1).flatten(0, 2),
+                      out / recipe.model / "reconstructions.png", 8)
+        rows.append(row)
+    total = time.perf_counter() - t0
+    summary = {"data": data_name, "quick": quick, "total_seconds": total, "threads": torch.get_num_threads(),
+               "torch": torch.__version__, "machine": platform.processor() or platform.machine(), "runs": rows}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    report = out / "report.html"
+    report.write_text(_html(summary, out))
+    print(f"demo finished in {total:.0f} s")
+    return report
+
+
+def _html(summary: dict[str, Any], out: Path) -> str:
+    e = html.escape
+    parts = [
+        "<!doctype html><meta charset='utf-8'><title>turbopix demo</title>",
+        "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+        "img{image-rendering:pixelated;border:1px solid #ddd;margin:4px}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}th{background:#f4f4f4}"
+        ".strip img{width:180px}</style>",
+        "<h1>turbopix demo</h1>",
+        f"<p>Data: <b>{e(summary['data'])}</b> (train split; ELBO on the test split). Total wall time "
+        f"<b>{summary['total_seconds']:.0f} s</b> on {summary['threads']} threads, torch {e(summary['torch'])}."
+        + (" <b>Quick mode: a smoke test, samples are not meant to look like digits.</b>" if summary["quick"] else "")
+        + "</p>",
+        "<h2>Runs</h2><table><tr><th>model</th><th>steps</th><th>train time (s)</th><th>images/s</th>"
+        "<th>final losses</th><th>test ELBO (nats/image)</th></tr>",
+    ]
+    for r in summary["runs"]:
+        losses = ", ".join(f"{k} {v:.3g}" for k, v in r["losses"].items())
+        elbo = f"{r['test_elbo']['elbo']:.1f}" if "test_elbo" in r else "&ndash;"
+        parts.append(f"<tr><td style='text-align:left'>{e(r['title'])}</td><td>{r['steps']}</td><td>{r['seconds']:.0f}</td>"
+                     f"<td>{r['images_per_s']:.0f}</td><td style='text-align:left'>{e(losses)}</td><td>{elbo}</td></tr>")
+    parts.append("</table>")
+    for r in summary["runs"]:
+        name = r["model"]
+        parts.append(f"<h2>{e(r['title'])}</h2><p>Samples (EMA weights, fixed latents) and loss curves.</p>")
+        parts.append(f"<img src='{name}/samples/final.png' width='300'>")
+        if (out / name / "reconstructions.png").exists():
+            parts.append(f"<img src='{name}/reconstructions.png' width='300' title='test images (odd rows) and reconstructions'>")
+        parts.append(f"<br><img src='{name}/loss_curve.png'>")
+        grids = sorted((out / name / "samples").glob("step_*.png"))
+        if grids:
+            parts.append("<p>Progress during training:</p><div class='strip'>")
+            parts += [f"<figure style='display:inline-block;margin:0'><img src='{name}/samples/{g.name}'>"
+                      f"<figcaption>{e(g.stem.replace('_', ' '))}</figcaption></figure>" for g in grids]
+            parts.append("</div>")
+    return "\n".join(parts)

@@ -1,0 +1,71 @@
+"""A convolutional autoencoder: encoder to a latent vector, decoder back; L2 reconstruction loss.
+
+A plain autoencoder has no prior to sample from, so this one keeps running statistics (mean and
+standard deviation per dimension) of the codes it sees in training and samples new images by
+decoding codes drawn from that diagonal Gaussian. Expect blurrier, less varied samples than a VAE:
+the point of the family is reconstruction.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import opt
+from ..registry import MODELS
+from .base import ImageGenerator
+from .layers import ConvDecoder, ConvEncoder
+
+
+@dataclass
+class AEConfig:
+    image_size: int = opt(28, "image width = height: 4*2^k or 7*2^k pixels (28, 32, 64, ...)")
+    channels: int = opt(1, "image channels (1 gray, 3 RGB)")
+    latent_dim: int = opt(32, "size of the code vector")
+    width: int = opt(32, "conv channels at the finest encoder level; doubles per level down")
+    stats_momentum: float = opt(0.01, "momentum of the running code statistics used for sampling")
+
+    num_classes: int = 0  # autoencoders here are unconditional; kept so every model has the field
+
+
+@MODELS.register("ae", config=AEConfig, description="convolutional autoencoder; samples from a Gaussian fit of its codes")
+class AutoEncoder(ImageGenerator):
+    family = "ae"
+
+    def __init__(self, config: AEConfig) -> None:
+        super().__init__(config)
+        body = ConvEncoder(config.channels, config.image_size, config.width, "batch")
+        self.encoder = nn.Sequential(body, nn.Linear(body.out_features, config.latent_dim))
+        self.decoder = ConvDecoder(config.latent_dim, config.channels, config.image_size, config.width)
+        self.register_buffer("code_mean", torch.zeros(config.latent_dim))
+        self.register_buffer("code_std", torch.ones(config.latent_dim))
+
+    def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.encoder(x)
+
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return torch.tanh(self.decoder(z))
+
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        eps = torch.randn(n, self.latent_dim, generator=generator)
+        return self.code_mean + self.code_std * eps
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.generate(self.encode(x))
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Training forward (what DistributedDataParallel wraps): the loss terms."""
+        return self.loss_terms(x)
+
+    def loss_terms(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        z = self.encode(x)
+        recon = F.mse_loss(self.generate(z), x)  # mean over pixels, images in [-1, 1]
+        if self.training:
+            with torch.no_grad():  # running Gaussian fit of the codes, for sampling
+                m = self.config.stats_momentum
+                self.code_mean.lerp_(z.mean(0), m)
+                self.code_std.lerp_(z.std(0) if len(z) > 1 else self.code_std, m)
+        return {"loss": recon, "mse": recon}

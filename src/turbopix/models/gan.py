@@ -1,0 +1,140 @@
+"""GANs: the seed curriculum's fully connected GAN and DCGAN (Radford et al. 2016).
+
+A GAN model holds both networks; sampling uses only the generator. Conditioning (``num_classes``
+> 0): the generator sees a one-hot label concatenated to z, the discriminator scores with a
+projection term <embed(y), features> (Miyato & Koyama 2018).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from ..config import opt
+from ..registry import MODELS
+from .base import ImageGenerator
+from .layers import ConvDecoder, ConvEncoder, dcgan_init, mlp, one_hot
+
+
+class GAN(ImageGenerator):
+    family = "gan"
+    generator: nn.Module
+    discriminator: nn.Module
+
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.generator(z, labels)
+
+    def sampling_module(self) -> tuple[str, nn.Module]:
+        return "generator.", self.generator
+
+
+class ProjectionHead(nn.Module):
+    """Discriminator logit from features: linear score plus a class projection when conditional."""
+
+    def __init__(self, features: int, num_classes: int, spectral: bool) -> None:
+        super().__init__()
+        wrap = spectral_norm if spectral else (lambda m: m)
+        self.linear = wrap(nn.Linear(features, 1))
+        self.embed = wrap(nn.Embedding(num_classes, features)) if num_classes else None
+
+    def forward(self, h: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        out = self.linear(h).squeeze(1)  # (B,)
+        if self.embed is not None:
+            if labels is None:
+                raise ValueError("this model is class-conditional: labels are required")
+            out = out + (self.embed(labels) * h).sum(1)
+        return out
+
+
+# ---------------------------------------------------------------- mlp-gan
+@dataclass
+class MLPGANConfig:
+    image_size: int = opt(28, "image width = height in pixels")
+    channels: int = opt(1, "image channels (1 gray, 3 RGB)")
+    latent_dim: int = opt(100, "size of the noise vector z")
+    g_hidden: tuple[int, ...] = opt((128, 128), "generator hidden layer sizes (the seed: 100->128->128->784)")
+    d_hidden: tuple[int, ...] = opt((128,), "discriminator hidden layer sizes (the seed: 784->128->1)")
+    num_classes: int = opt(0, "classes for a conditional model; 0 = unconditional")
+    loss: Literal["bce", "hinge"] = opt("bce", "GAN loss: non-saturating BCE or hinge")
+    spectral_norm: bool = opt(False, "spectral norm on discriminator layers")
+
+
+class MLPGenerator(nn.Module):
+    def __init__(self, cfg: MLPGANConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        out = cfg.channels * cfg.image_size**2
+        self.net = mlp([cfg.latent_dim + cfg.num_classes, *cfg.g_hidden, out], lambda: nn.LeakyReLU(0.2, True))
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        y = one_hot(labels, self.cfg.num_classes)
+        v = z if y is None else torch.cat([z, y], 1)
+        c, s = self.cfg.channels, self.cfg.image_size
+        return torch.tanh(self.net(v)).view(-1, c, s, s)
+
+
+class MLPDiscriminator(nn.Module):
+    def __init__(self, cfg: MLPGANConfig) -> None:
+        super().__init__()
+        wrap = spectral_norm if cfg.spectral_norm else (lambda m: m)
+        sizes = [cfg.channels * cfg.image_size**2, *cfg.d_hidden]
+        self.body = nn.Sequential(nn.Flatten(), mlp(sizes, lambda: nn.LeakyReLU(0.2, True), wrap=wrap), nn.LeakyReLU(0.2, True))
+        self.head = ProjectionHead(sizes[-1], cfg.num_classes, cfg.spectral_norm)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.head(self.body(x), labels)
+
+
+@MODELS.register("mlp-gan", config=MLPGANConfig, description="fully connected GAN (the seed curriculum's), any image size")
+class MLPGAN(GAN):
+    def __init__(self, config: MLPGANConfig) -> None:
+        super().__init__(config)
+        self.generator = MLPGenerator(config)
+        self.discriminator = MLPDiscriminator(config)
+
+
+# ---------------------------------------------------------------- dcgan
+@dataclass
+class DCGANConfig:
+    image_size: int = opt(28, "image width = height: 4*2^k or 7*2^k pixels (28, 32, 64, ...)")
+    channels: int = opt(1, "image channels (1 gray, 3 RGB)")
+    latent_dim: int = opt(100, "size of the noise vector z")
+    g_width: int = opt(64, "generator channels at half resolution (ngf); doubles per level down")
+    d_width: int = opt(64, "discriminator channels after the first conv (ndf); doubles per level")
+    num_classes: int = opt(0, "classes for a conditional model; 0 = unconditional")
+    loss: Literal["bce", "hinge"] = opt("bce", "GAN loss: non-saturating BCE or hinge")
+    spectral_norm: bool = opt(False, "spectral norm on discriminator layers instead of batch norm")
+
+
+class DCGANGenerator(nn.Module):
+    def __init__(self, cfg: DCGANConfig) -> None:
+        super().__init__()
+        self.num_classes = cfg.num_classes
+        self.decoder = ConvDecoder(cfg.latent_dim + cfg.num_classes, cfg.channels, cfg.image_size, cfg.g_width)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        y = one_hot(labels, self.num_classes)
+        v = z if y is None else torch.cat([z, y], 1)  # (B, latent + classes)
+        return torch.tanh(self.decoder(v))  # (B, C, H, W) in [-1, 1]
+
+
+class DCGANDiscriminator(nn.Module):
+    def __init__(self, cfg: DCGANConfig) -> None:
+        super().__init__()
+        self.body = ConvEncoder(cfg.channels, cfg.image_size, cfg.d_width, "spectral" if cfg.spectral_norm else "batch")
+        self.head = ProjectionHead(self.body.out_features, cfg.num_classes, cfg.spectral_norm)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.head(self.body(x), labels)  # (B,) logits
+
+
+@MODELS.register("dcgan", config=DCGANConfig, description="convolutional GAN (DCGAN), 28/32/64 px, optional classes")
+class DCGAN(GAN):
+    def __init__(self, config: DCGANConfig) -> None:
+        super().__init__(config)
+        self.generator = DCGANGenerator(config)
+        self.discriminator = DCGANDiscriminator(config)
+        self.apply(dcgan_init)

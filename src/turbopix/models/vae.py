@@ -1,0 +1,160 @@
+"""Variational autoencoders (Kingma & Welling 2014): a fully connected VAE and a convolutional one.
+
+The encoder outputs the mean and log-variance of q(z|x); training samples z = mu + sigma * eps
+(the reparameterization trick) and minimises the negative ELBO = reconstruction + beta * KL.
+
+Likelihood p(x|z), on pixel intensities t = (x + 1) / 2 in [0, 1]:
+- "bernoulli": the decoder gives logits; -log p = BCE-with-logits summed over pixels. On grey-level
+  (non-binarised) data this is the usual "continuous BCE" of VAE tutorials, not a normalised
+  density, so its ELBO is comparable only with numbers computed the same way.
+- "gaussian": mean sigmoid(logits), one learned scalar log-sigma; -log p is the full Gaussian NLL.
+ELBO values are in nats per image (summed over pixels, averaged over images).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import opt
+from ..registry import MODELS
+from .base import ImageGenerator
+from .layers import ConvDecoder, ConvEncoder, mlp, one_hot
+
+
+class VAEBase(ImageGenerator):
+    family = "vae"
+    encoder: nn.Module  # (x, labels) -> (B, 2 * latent_dim): mean and log-variance
+    decoder: nn.Module  # (z, labels) -> (B, C, H, W) logits
+
+    def __init__(self, config) -> None:
+        super().__init__(config)
+        # log sigma of the Gaussian likelihood; kept (and unused) for Bernoulli so shapes match
+        self.log_sigma = nn.Parameter(torch.zeros(()), requires_grad=config.likelihood == "gaussian")
+
+    def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encoder(x, labels).chunk(2, dim=1)
+        return mu, logvar.clamp(-30.0, 20.0)  # keeps exp(logvar) finite early in training
+
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return torch.sigmoid(self.decoder(z, labels)) * 2 - 1  # decoder mean, in [-1, 1]
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        mu, _ = self.encode(x, labels)
+        return self.generate(mu, labels)
+
+    def neg_log_likelihood(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """-log p(x|z) per image, (B,)."""
+        t = (x + 1) / 2
+        if self.config.likelihood == "bernoulli":
+            return F.binary_cross_entropy_with_logits(logits, t, reduction="none").flatten(1).sum(1)
+        var = torch.exp(2 * self.log_sigma)
+        sq = (torch.sigmoid(logits) - t).pow(2).flatten(1)
+        return (0.5 * sq / var + self.log_sigma + 0.5 * math.log(2 * math.pi)).sum(1)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None, eps: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Training forward (what DistributedDataParallel wraps): the loss terms."""
+        return self.loss_terms(x, labels, eps)
+
+    def loss_terms(self, x: torch.Tensor, labels: torch.Tensor | None, eps: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per-batch means of reconstruction NLL, KL(q(z|x) || N(0, I)), ELBO and the training loss."""
+        mu, logvar = self.encode(x, labels)
+        z = mu + torch.exp(0.5 * logvar) * eps  # reparameterization trick
+        recon = self.neg_log_likelihood(self.decoder(z, labels), x).mean()
+        kl = (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)).mean()
+        return {"loss": recon + self.config.beta * kl, "recon": recon, "kl": kl, "elbo": -(recon + kl)}
+
+
+# ---------------------------------------------------------------- vae (fully connected)
+@dataclass
+class VAEConfig:
+    image_size: int = opt(28, "image width = height in pixels")
+    channels: int = opt(1, "image channels (1 gray, 3 RGB)")
+    latent_dim: int = opt(20, "size of z (Kingma & Welling used 20 on MNIST)")
+    hidden: tuple[int, ...] = opt((400,), "hidden layer sizes of encoder and (mirrored) decoder")
+    num_classes: int = opt(0, "classes for a conditional VAE (CVAE); 0 = unconditional")
+    beta: float = opt(1.0, "weight of the KL term (1 = the true ELBO; >1 = beta-VAE)")
+    likelihood: Literal["bernoulli", "gaussian"] = opt("bernoulli", "p(x|z): see the module docstring")
+
+
+class MLPEncoder(nn.Module):
+    def __init__(self, cfg: VAEConfig) -> None:
+        super().__init__()
+        self.num_classes = cfg.num_classes
+        sizes = [cfg.channels * cfg.image_size**2 + cfg.num_classes, *cfg.hidden, 2 * cfg.latent_dim]
+        self.net = mlp(sizes, lambda: nn.ReLU(True))
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        y = one_hot(labels, self.num_classes)
+        v = x.flatten(1) if y is None else torch.cat([x.flatten(1), y], 1)
+        return self.net(v)
+
+
+class MLPDecoder(nn.Module):
+    def __init__(self, cfg: VAEConfig) -> None:
+        super().__init__()
+        self.num_classes, self.shape = cfg.num_classes, (cfg.channels, cfg.image_size, cfg.image_size)
+        sizes = [cfg.latent_dim + cfg.num_classes, *reversed(cfg.hidden), math.prod(self.shape)]
+        self.net = mlp(sizes, lambda: nn.ReLU(True))
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        y = one_hot(labels, self.num_classes)
+        v = z if y is None else torch.cat([z, y], 1)
+        return self.net(v).view(-1, *self.shape)
+
+
+@MODELS.register("vae", config=VAEConfig, description="variational autoencoder, fully connected (Kingma & Welling)")
+class VAE(VAEBase):
+    def __init__(self, config: VAEConfig) -> None:
+        super().__init__(config)
+        self.encoder = MLPEncoder(config)
+        self.decoder = MLPDecoder(config)
+
+
+# ---------------------------------------------------------------- conv-vae
+@dataclass
+class ConvVAEConfig:
+    image_size: int = opt(28, "image width = height: 4*2^k or 7*2^k pixels (28, 32, 64, ...)")
+    channels: int = opt(1, "image channels (1 gray, 3 RGB)")
+    latent_dim: int = opt(32, "size of z")
+    width: int = opt(32, "conv channels at the finest encoder level; doubles per level down")
+    num_classes: int = opt(0, "classes for a conditional VAE (CVAE); 0 = unconditional")
+    beta: float = opt(1.0, "weight of the KL term (1 = the true ELBO; >1 = beta-VAE)")
+    likelihood: Literal["bernoulli", "gaussian"] = opt("bernoulli", "p(x|z): see the module docstring")
+
+
+class ConvVAEEncoder(nn.Module):
+    def __init__(self, cfg: ConvVAEConfig) -> None:
+        super().__init__()
+        self.num_classes = cfg.num_classes
+        self.body = ConvEncoder(cfg.channels, cfg.image_size, cfg.width, "batch")
+        self.head = nn.Linear(self.body.out_features + cfg.num_classes, 2 * cfg.latent_dim)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        h = self.body(x)  # (B, features)
+        y = one_hot(labels, self.num_classes)
+        return self.head(h if y is None else torch.cat([h, y], 1))
+
+
+class ConvVAEDecoder(nn.Module):
+    def __init__(self, cfg: ConvVAEConfig) -> None:
+        super().__init__()
+        self.num_classes = cfg.num_classes
+        self.net = ConvDecoder(cfg.latent_dim + cfg.num_classes, cfg.channels, cfg.image_size, cfg.width)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        y = one_hot(labels, self.num_classes)
+        return self.net(z if y is None else torch.cat([z, y], 1))
+
+
+@MODELS.register("conv-vae", config=ConvVAEConfig, description="convolutional VAE with beta weight and optional classes")
+class ConvVAE(VAEBase):
+    def __init__(self, config: ConvVAEConfig) -> None:
+        super().__init__(config)
+        self.encoder = ConvVAEEncoder(config)
+        self.decoder = ConvVAEDecoder(config)

@@ -1,0 +1,187 @@
+"""The one training loop, for every family.
+
+A run directory holds everything a run writes:
+  run.json                 model, config, training options and data (written at the start)
+  log.jsonl                one line per ``log_every`` steps: step, mean losses, images/s, time
+  samples/step_NNNNNN.png  grids from fixed latents every ``sample_every`` steps (EMA weights)
+  checkpoints/step_NNNNNN.safetensors   model + EMA + optimizers + step, every ``ckpt_every``
+  model.safetensors        the final model (EMA weights) for ``turbopix.load`` / ``turbopix sample``
+  loss_curve.png           the logged losses, drawn at the end
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from ..checkpoint import model_metadata, save
+from ..config import TrainConfig, config_to_dict
+from ..data.base import ImageData
+from ..sampling import grid_inputs, save_grid
+from .ema import EMA
+from .schedule import BatchOrder, StepNoise
+from .state import load_training_checkpoint, save_training_checkpoint
+from .tasks import TASKS
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (a diverged loss, a run directory in the way); the message says why."""
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    model_path: Path
+    steps: int
+    seconds: float  # wall time of this invocation's steps (excluding a resumed run's earlier part)
+    images_per_s: float
+    last_losses: dict[str, float]
+
+
+def _step_name(step: int) -> str:
+    return f"step_{step:06d}"
+
+
+def latest_checkpoint(out: Path) -> Path | None:
+    ckpts = sorted((out / "checkpoints").glob("step_*.safetensors"))
+    return ckpts[-1] if ckpts else None
+
+
+def check_compatible(model: torch.nn.Module, data: ImageData) -> None:
+    want = tuple(model.image_shape)
+    have = (data.channels, data.image_size, data.image_size)
+    if want != have:
+        raise ValueError(
+            f"model '{model.name}' makes {want[0]}x{want[1]}x{want[2]} images but {data.name} has "
+            f"{have[0]}x{have[1]}x{have[2]}: set the model's image_size/channels or resize the data"
+        )
+    if model.num_classes:
+        if data.num_classes == 0:
+            raise ValueError(f"model '{model.name}' is conditional but {data.name} has no labels")
+        if data.num_classes > model.num_classes:
+            raise ValueError(f"{data.name} has {data.num_classes} classes but the model only {model.num_classes}")
+
+
+def _prepare_out(out: Path, resume: bool) -> Path | None:
+    """The checkpoint to resume from, after refusing to write over an earlier run."""
+    if resume:
+        ckpt = latest_checkpoint(out)
+        if ckpt is None:
+            raise TrainingError(f"--resume: no checkpoint in {out / 'checkpoints'}")
+        return ckpt
+    if (out / "run.json").exists():
+        raise TrainingError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
+    return None
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(obj, indent=2))
+    tmp.replace(path)
+
+
+def _trim_log(log_path: Path, step: int) -> None:
+    """On resume, drop log lines written after the checkpoint we continue from."""
+    if log_path.exists():
+        keep = [line for line in log_path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+        tmp = log_path.with_suffix(".tmp")
+        tmp.write_text("".join(line + "\n" for line in keep))
+        tmp.replace(log_path)
+
+
+def train(
+    model: torch.nn.Module, data: ImageData, cfg: TrainConfig, out: str | Path, *, resume: bool = False, data_spec: str = ""
+) -> TrainResult:
+    """Train ``model`` on ``data`` into the run directory ``out`` (see the module docstring)."""
+    out = Path(out)
+    check_compatible(model, data)
+    resume_from = _prepare_out(out, resume)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    out.mkdir(parents=True, exist_ok=True)
+    run_meta = {"train": config_to_dict(cfg), "data": data_spec or data.name}
+    if resume_from is None:
+        _write_json(out / "run.json", model_metadata(model, **run_meta))
+
+    model.train()
+    task = TASKS.get(model.family)(model, cfg)
+    ema = EMA(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
+    step = 0
+    if resume_from is not None:
+        step = load_training_checkpoint(resume_from, model, ema, task.optimizers)
+    log_path = out / "log.jsonl"
+    _trim_log(log_path, step)
+
+    order = BatchOrder(len(data), cfg.batch_size, cfg.seed)
+    grid_z, grid_y, grid_nrow = grid_inputs(model, 64, cfg.seed + 1)
+    conditional = model.num_classes > 0
+    sums: dict[str, float] = {}
+    window_start, window_steps, t_start, start_step = time.perf_counter(), 0, time.perf_counter(), step
+    last: dict[str, float] = {}
+
+    def checkpoint(at: int) -> Path:
+        path = save_training_checkpoint(out / "checkpoints" / f"{_step_name(at)}.safetensors", model, ema, task.optimizers, at, run_meta)
+        for old in sorted((out / "checkpoints").glob("step_*.safetensors"))[: -max(cfg.keep_ckpts, 1)]:
+            old.unlink()
+        return path
+
+    def sample_grid(name: str) -> None:
+        sampler = ema.module if ema is not None else model
+        was_training = sampler.training
+        sampler.eval()
+        with torch.no_grad():
+            save_grid(sampler.generate(grid_z, grid_y), out / "samples" / f"{name}.png", grid_nrow)
+        sampler.train(was_training)
+
+    bar = tqdm(total=cfg.steps, initial=step, disable=not cfg.progress, unit="step", dynamic_ncols=True)
+    with bar, log_path.open("a") as log:
+        while step < cfg.steps:
+            x, y = data.batch(order.indices(step))
+            losses = task.step(x, y if conditional else None, StepNoise(cfg.seed, step, cfg.batch_size))
+            values = torch.stack(list(losses.values())).tolist()
+            if not all(math.isfinite(v) for v in values):
+                bad = {k: v for k, v in zip(losses, values)}
+                kept = latest_checkpoint(out)
+                raise TrainingError(
+                    f"loss became non-finite at step {step}: {bad}. Training stopped; the last good "
+                    f"checkpoint is {kept if kept else 'none (no checkpoint was written yet)'}. "
+                    "Try a lower --lr, or --loss hinge / --spectral-norm true for GANs."
+                )
+            if ema is not None:
+                ema.update(step)
+            step += 1
+            window_steps += 1
+            for k, v in zip(losses, values):
+                sums[k] = sums.get(k, 0.0) + v
+            bar.update(1)
+
+            if step % cfg.log_every == 0 or step == cfg.steps:
+                elapsed = time.perf_counter() - window_start
+                last = {k: v / window_steps for k, v in sums.items()}
+                ips = window_steps * cfg.batch_size / max(elapsed, 1e-9)
+                log.write(json.dumps({"step": step, **last, "images_per_s": ips, "time": time.perf_counter() - t_start}) + "\n")
+                log.flush()
+                bar.set_postfix({**{k: f"{v:.3g}" for k, v in last.items()}, "img/s": f"{ips:.0f}"}, refresh=False)
+                sums, window_steps, window_start = {}, 0, time.perf_counter()
+            if cfg.sample_every and step % cfg.sample_every == 0:
+                sample_grid(_step_name(step))
+            if cfg.ckpt_every and step % cfg.ckpt_every == 0:
+                checkpoint(step)
+
+    seconds = time.perf_counter() - t_start
+    if latest_checkpoint(out) != out / "checkpoints" / f"{_step_name(step)}.safetensors":
+        checkpoint(step)
+    sample_grid("final")
+    final_model = ema.full_model(model) if ema is not None else model
+    model_path = save(final_model, out / "model.safetensors", overwrite=True, step=step, **run_meta)
+    from ..plots import plot_losses
+
+    plot_losses(log_path, out / "loss_curve.png", title=f"{model.name} on {run_meta['data']}")
+    done = step - start_step
+    return TrainResult(out, model_path, step, seconds, done * cfg.batch_size / max(seconds, 1e-9), last)

@@ -1,0 +1,69 @@
+"""Training checkpoints: model + EMA + optimizer state + step, in the one checkpoint format.
+
+Optimizer state dicts mix tensors (Adam's moments) and plain values (step counts, param-group
+hyperparameters). Tensors go into the safetensors body as ``optim.<name>.<param>.<field>``; the
+rest goes into the JSON metadata, so no pickle is needed to resume.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..checkpoint import atomic_save, clean_state_dict, model_metadata, read_checkpoint, unwrap
+from .ema import EMA
+
+
+def _flatten_optimizer(name: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    sd = opt.state_dict()
+    tensors, plain = {}, {}
+    for pid, fields in sd["state"].items():
+        for field, value in fields.items():
+            if torch.is_tensor(value):
+                tensors[f"optim.{name}.{pid}.{field}"] = value
+            else:
+                plain[f"{pid}.{field}"] = value
+    return tensors, {"param_groups": sd["param_groups"], "plain_state": plain}
+
+
+def _unflatten_optimizer(name: str, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
+    state: dict[int, dict[str, Any]] = {}
+    prefix = f"optim.{name}."
+    for key, value in tensors.items():
+        if key.startswith(prefix):
+            pid, field = key[len(prefix):].split(".", 1)
+            state.setdefault(int(pid), {})[field] = value
+    for key, value in meta["plain_state"].items():
+        pid, field = key.split(".", 1)
+        state.setdefault(int(pid), {})[field] = value
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def save_training_checkpoint(
+    path: Path, model: torch.nn.Module, ema: EMA | None, optimizers: dict[str, torch.optim.Optimizer], step: int, run_meta: dict[str, Any]
+) -> Path:
+    tensors = dict(clean_state_dict(unwrap(model).state_dict()))
+    if ema is not None:
+        tensors.update({f"ema.{k}": v for k, v in ema.state_dict().items()})
+    optim_meta = {}
+    for name, opt in optimizers.items():
+        t, m = _flatten_optimizer(name, opt)
+        tensors.update(t)
+        optim_meta[name] = m
+    meta = model_metadata(model, kind="training", step=step, optimizers=optim_meta, **run_meta)
+    return atomic_save(tensors, path, meta, overwrite=True)
+
+
+def load_training_checkpoint(
+    path: Path, model: torch.nn.Module, ema: EMA | None, optimizers: dict[str, torch.optim.Optimizer]
+) -> int:
+    """Restore everything in place; returns the step to continue from."""
+    tensors, meta = read_checkpoint(path)
+    base = unwrap(model)
+    base.load_state_dict({k: v for k, v in tensors.items() if not k.startswith(("ema.", "optim."))})
+    if ema is not None:
+        ema.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
+    for name, opt in optimizers.items():
+        opt.load_state_dict(_unflatten_optimizer(name, tensors, meta["optimizers"][name]))
+    return int(meta["step"])
