@@ -9,6 +9,8 @@ import matplotlib
 matplotlib.use("Agg")  # no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
 
+from .atomic import atomic_write  # noqa: E402
+
 _NOT_LOSSES = {"step", "images_per_s", "time"}
 
 
@@ -28,9 +30,7 @@ def plot_losses(log_path: str | Path, out_png: str | Path, title: str = "") -> P
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    out_png = Path(out_png)
-    tmp = out_png.with_name(f".{out_png.name}.tmp.png")
-    fig.savefig(tmp, dpi=90)
-    plt.close(fig)
-    tmp.replace(out_png)
-    return out_png
+    try:
+        return atomic_write(out_png, lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
+    finally:
+        plt.close(fig)

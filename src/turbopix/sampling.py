@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
+
+from .atomic import atomic_write
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -32,18 +32,8 @@ def make_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np
 
 def save_image(array: np.ndarray, path: str | Path) -> Path:
     """Write an (H, W, C) uint8 array as PNG atomically (temp file + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     img = Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        img.save(tmp, format="PNG")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
 
 
 def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None) -> Path:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 
 from turbopix.metrics._features import as_features, check_same_dim, distance_blocks, kth_neighbour_distances
