@@ -11,6 +11,7 @@ from .config import TrainConfig, config_from_dict, config_to_dict
 from .data import ImageData, load_dataset
 from .models import ImageGenerator, create_model
 from .training import TrainResult, TrainingError
+from .training import distributed
 from .training import train as _train_loop
 
 
@@ -24,6 +25,8 @@ def train(
     data_root: str | Path | None = None,
     skip_bad: bool = False,
     model_options: dict[str, Any] | None = None,
+    dist_timeout: float | None = None,
+    dist_backend: str | None = None,
     **train_options: Any,
 ) -> TrainResult:
     """Train a model (a registered name or an instance) on a dataset (a spec such as ``"mnist"``).
@@ -33,11 +36,24 @@ def train(
     :class:`~turbopix.config.TrainConfig` fields (``steps``, ``batch_size``, ``lr``, ...).
     With ``resume=True``, model and data may be None: they are read from ``out/run.json``, and
     ``train_options`` may only extend the run (e.g. a larger ``steps``).
+
+    Started by torchrun (``turbopix train --nproc N``), each process joins the job for the length
+    of the call: ``dist_timeout`` seconds bound every collective (default $TURBOPIX_DIST_TIMEOUT or
+    180), ``dist_backend`` is auto (NCCL with GPUs, else gloo), gloo or nccl. See docs/distributed.md.
     """
+    with distributed.session(timeout=dist_timeout, backend=dist_backend) as dist:
+        return _train(model, data, out, resume, conditional, data_root, skip_bad, model_options, train_options, dist)
+
+
+def _train(
+    model: str | ImageGenerator | None, data: str | ImageData | None, out: str | Path, resume: bool, conditional: bool,
+    data_root: str | Path | None, skip_bad: bool, model_options: dict[str, Any] | None, train_options: dict[str, Any],
+    dist: distributed.Dist,
+) -> TrainResult:
     out = Path(out)
     model_options = dict(model_options or {})
     if resume:
-        run = _read_run(out)
+        run = dist.on_main(lambda: _read_run(out))  # rank 0's run directory: other machines need none
         model = model if model is not None else run["model"]
         data = data if data is not None else run["data"]
         model_options = {**run["config"], **model_options}
@@ -60,7 +76,7 @@ def train(
             model_options["num_classes"] = data.num_classes
         torch.manual_seed(cfg.seed)  # weight initialisation is part of what the seed fixes
         model = create_model(model, **model_options)
-    return _train_loop(model, data, cfg, out, resume=resume, data_spec=spec)
+    return _train_loop(model, data, cfg, out, resume=resume, data_spec=spec, dist=dist)
 
 
 def _read_run(out: Path) -> dict[str, Any]:

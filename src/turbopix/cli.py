@@ -6,6 +6,7 @@ and its help text is declared once (in ``config.py`` and the model files). Unkno
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -17,8 +18,14 @@ import torch
 
 from .config import TrainConfig, add_config_args, given_args
 from .registry import MODELS, UnknownNameError
+from .training.distributed import DEFAULT_TIMEOUT_S, TIMEOUT_ENV, add_launcher_args
 
 EPILOG = "Run 'turbopix COMMAND --help' for a command's options. Docs: README.md."
+# Modules that add more subcommands: each has ``add_commands(subparsers)`` whose parsers set
+# ``func`` to a handler taking the parsed args and returning an exit code.
+COMMAND_MODULES: list[str] = [
+    "turbopix.eval_cli",
+]
 
 
 class CLIError(Exception):
@@ -31,8 +38,11 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
 
 # ---------------------------------------------------------------- train
 def _train_parser(sub, model_name: str | None) -> None:
+    # no abbreviated flags: the launcher flags are split off the command line by their full names,
+    # and a new generated flag could otherwise make an abbreviation users rely on ambiguous
     p = sub.add_parser(
         "train",
+        allow_abbrev=False,
         help="train a model on a dataset",
         description="Train a generator. Model options appear below once --model is given "
         "(e.g. 'turbopix train --model dcgan --help'). Writes a run directory: samples/, checkpoints/, "
@@ -47,6 +57,12 @@ def _train_parser(sub, model_name: str | None) -> None:
     p.add_argument("--conditional", action="store_true", help="class-conditional model: num_classes from the data")
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable images (with a warning) instead of failing")
     add_config_args(p.add_argument_group("training options"), TrainConfig)
+    g = p.add_argument_group("distributed training (docs/distributed.md)")
+    add_launcher_args(g)
+    g.add_argument("--dist-timeout", type=float, help="seconds a collective waits for the other processes before "
+                   f"failing (default: ${TIMEOUT_ENV} or {DEFAULT_TIMEOUT_S:g})")
+    g.add_argument("--dist-backend", choices=["auto", "gloo", "nccl"], help="process-group backend (default: auto, "
+                   "NCCL where CUDA GPUs are available, else gloo)")
     if model_name:
         entry = MODELS.entry(model_name)
         add_config_args(p.add_argument_group(f"options of model '{model_name}'"), entry.info["config"])
@@ -61,14 +77,38 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.resume and not args.out:
         raise CLIError("--resume needs --out: the run directory to continue")
     out = Path(args.out or f"runs/{args.model}-{args.data.replace(':', '-').replace('/', '_')}")
+    if args.nproc is not None:
+        return _launch_train(args, out)
+    if args.nnodes != 1 or args.rdzv_endpoint or args.max_restarts:
+        raise CLIError("--nnodes, --rdzv-endpoint and --max-restarts start torchrun: give --nproc too")
     model_opts = given_args(args, args.model_config) if args.model_config else {}
     result = train(
         args.model, args.data, out=out, resume=args.resume, conditional=args.conditional,
-        data_root=args.data_root, skip_bad=args.skip_bad, model_options=model_opts, **given_args(args, TrainConfig),
+        data_root=args.data_root, skip_bad=args.skip_bad, model_options=model_opts,
+        dist_timeout=args.dist_timeout, dist_backend=args.dist_backend, **given_args(args, TrainConfig),
     )
-    print(f"trained {result.steps} steps in {result.seconds:.1f} s ({result.images_per_s:.0f} images/s)")
-    print(f"model: {result.model_path}\nsamples: {out / 'samples'}\nloss curve: {out / 'loss_curve.png'}")
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 speaks for the job
+        print(f"trained {result.steps} steps in {result.seconds:.1f} s ({result.images_per_s:.0f} images/s)")
+        print(f"model: {result.model_path}\nsamples: {out / 'samples'}\nloss curve: {out / 'loss_curve.png'}")
     return 0
+
+
+def _launch_train(args: argparse.Namespace, out: Path) -> int:
+    """``turbopix train --nproc N ...``: run the same command on N processes under torchrun."""
+    from .training.distributed import launch, split_launcher_args
+
+    launch_args, worker_argv = split_launcher_args(args.raw_argv)
+    code = launch(launch_args, worker_argv)
+    if code != 0:
+        from .training import latest_checkpoint
+
+        ckpt = latest_checkpoint(out)
+        again = f"turbopix train --resume --out {out} --nproc {args.nproc}"
+        print(f"turbopix: error: distributed training failed (torchrun exit code {code}): a worker failed, was "
+              "killed or lost contact with the others; the first error is printed above. "
+              + (f"The last checkpoint is {ckpt}; continue with '{again}' (any --nproc works)." if ckpt
+                 else "No checkpoint was written."), file=sys.stderr)
+    return code
 
 
 # ---------------------------------------------------------------- sample & co
@@ -79,6 +119,8 @@ def _parse_labels(text: str | None, n: int) -> torch.Tensor | None:
         values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise CLIError(f"--label takes integers separated by commas, got {text!r}") from None
+    if not values:
+        raise CLIError("--label needs at least one class")
     return torch.tensor([values[i % len(values)] for i in range(n)])
 
 
@@ -180,7 +222,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    report = run_demo(Path(args.out), data_root=args.data_root, quick=args.quick, overwrite=args.overwrite)
+    report = run_demo(Path(args.out), data=args.data, data_root=args.data_root, quick=args.quick, overwrite=args.overwrite)
     print(f"report: {report}")
     return 0
 
@@ -232,9 +274,13 @@ def build_parser(model_name: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("checkpoint")
     p.set_defaults(func=cmd_info)
 
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_commands(sub)
+
     p = sub.add_parser("demo", help="train a small GAN and VAEs on MNIST and write an HTML report (~5 min on 2 cores)", formatter_class=_formatter)
     p.add_argument("--out", default="runs/demo", help="report folder")
     p.add_argument("--data-root", help="dataset folder (default: $TURBOPIX_DATA)")
+    p.add_argument("--data", default="mnist", help="dataset to train on (falls back to digits if it cannot be had)")
     p.add_argument("--quick", action="store_true", help="a few steps only (a smoke test, samples will be noise)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier demo in --out")
     p.set_defaults(func=cmd_demo)
@@ -260,6 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         model_name = _model_from_argv(argv[1:]) if argv[:1] == ["train"] else None
         args = build_parser(model_name).parse_args(argv)
+        args.raw_argv = argv[1:]  # the launcher (train --nproc) hands these on to its workers
         handler: Callable[[argparse.Namespace], int] = args.func
         return handler(args)
     except KeyboardInterrupt:

@@ -127,3 +127,5 @@ class TrainConfig:
     keep_ckpts: int = opt(3, "how many recent checkpoints to keep (older ones are deleted)")
     threads: Optional[int] = opt(None, "torch CPU threads (default: torch's choice); fix it for bit-exact resume")
     progress: bool = opt(True, "show a progress bar")
+    sync_bn: bool = opt(False, "on several processes, batch norm uses the statistics of the global batch "
+                        "(SyncBatchNorm), as one process would; accepted and a no-op on one process")

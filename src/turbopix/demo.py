@@ -39,18 +39,21 @@ RECIPES = [
     Recipe("conv-vae", "Convolutional VAE", {"steps": 1500, "batch_size": 128, "sample_every": 500, "ckpt_every": 500}),
 ]
 QUICK_STEPS = 20
+EVAL_N = 5000  # generated and reference images per metric evaluation (mnist:test has 10k)
+EVAL_METRICS = ("fid", "kid", "prdc", "c2st")
 
 
-def _load_data(data_root: str | Path | None) -> tuple[ImageData, ImageData, str]:
+def _load_data(name: str, data_root: str | Path | None) -> tuple[ImageData, ImageData, str]:
     try:
-        return (load_dataset("mnist", split="train", data_root=data_root),
-                load_dataset("mnist", split="test", data_root=data_root), "mnist")
+        return (load_dataset(name, split="train", data_root=data_root),
+                load_dataset(name, split="test", data_root=data_root), name)
     except (DataError, OSError) as e:
-        print(f"MNIST is not available ({e}); training on scikit-learn's 8x8 digits instead")
+        print(f"{name} is not available ({e}); training on scikit-learn's 8x8 digits instead")
         return load_dataset("digits", split="train"), load_dataset("digits", split="test"), "digits"
 
 
-def run_demo(out: Path, *, data_root: str | Path | None = None, quick: bool = False, overwrite: bool = False) -> Path:
+def run_demo(out: Path, *, data: str = "mnist", data_root: str | Path | None = None, quick: bool = False,
+             overwrite: bool = False) -> Path:
     out = Path(out)
     if (out / "report.html").exists() or any((out / r.model).exists() for r in RECIPES):
         if not overwrite:
@@ -59,7 +62,7 @@ def run_demo(out: Path, *, data_root: str | Path | None = None, quick: bool = Fa
             shutil.rmtree(out / r.model, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    train_data, test_data, data_name = _load_data(data_root)
+    train_data, test_data, data_name = _load_data(data, data_root)
     rows = []
     for recipe in RECIPES:
         opts = dict(recipe.train)
@@ -82,6 +85,8 @@ def run_demo(out: Path, *, data_root: str | Path | None = None, quick: bool = Fa
             c, s = x.shape[1], x.shape[-1]
             save_grid(torch.stack([x.view(4, 8, c, s, s), recon.view(4, 8, c, s, s)], 1).flatten(0, 2),
                       out / recipe.model / "reconstructions.png", 8)
+        if data_name in ("mnist", "fashion-mnist"):  # a shipped feature extractor exists for these
+            row["metrics"] = _metrics(model, data_name, data_root, quick)
         rows.append(row)
     total = time.perf_counter() - t0
     summary = {"data": data_name, "quick": quick, "total_seconds": total, "threads": torch.get_num_threads(),
@@ -91,6 +96,18 @@ def run_demo(out: Path, *, data_root: str | Path | None = None, quick: bool = Fa
     report.write_text(_html(summary, out))
     print(f"demo finished in {total:.0f} s")
     return report
+
+
+def _metrics(model: torch.nn.Module, data_name: str, data_root: str | Path | None, quick: bool) -> dict[str, Any]:
+    from .evaluate import evaluate
+
+    n = 500 if quick else EVAL_N
+    result = evaluate(model, ref=f"{data_name}:test", n=n, metrics=EVAL_METRICS, data_root=data_root, progress=False)
+    m = result["metrics"]
+    prov = m["fid"]["provenance"]
+    return {"fid": m["fid"]["value"], "kid": m["kid"]["value"], "kid_std": m["kid"]["std"],
+            **{k: m["prdc"][k] for k in ("precision", "recall", "density", "coverage")},
+            "c2st": m["c2st"]["accuracy"], "extractor": prov["extractor"], "n": n, "ref": f"{data_name}:test"}
 
 
 def _html(summary: dict[str, Any], out: Path) -> str:
@@ -115,6 +132,22 @@ def _html(summary: dict[str, Any], out: Path) -> str:
         parts.append(f"<tr><td style='text-align:left'>{e(r['title'])}</td><td>{r['steps']}</td><td>{r['seconds']:.0f}</td>"
                      f"<td>{r['images_per_s']:.0f}</td><td style='text-align:left'>{e(losses)}</td><td>{elbo}</td></tr>")
     parts.append("</table>")
+    scored = [r for r in summary["runs"] if "metrics" in r]
+    if scored:
+        m0 = scored[0]["metrics"]
+        parts.append(f"<h2>Sample quality</h2><p>{m0['n']} generated images against {m0['n']} images of "
+                     f"{e(m0['ref'])}, features of the shipped <code>{e(m0['extractor'])}</code> classifier "
+                     "(see docs/feature_extractors.md). FID and KID: lower is better; precision, recall, density, "
+                     "coverage: higher is better; C2ST: accuracy of a classifier telling real from generated "
+                     "(0.5 = indistinguishable).</p><table><tr><th>model</th><th>FID</th><th>KID</th><th>precision</th>"
+                     "<th>recall</th><th>density</th><th>coverage</th><th>C2ST</th></tr>")
+        for r in scored:
+            m = r["metrics"]
+            parts.append(f"<tr><td style='text-align:left'>{e(r['title'])}</td><td>{m['fid']:.2f}</td>"
+                         f"<td>{m['kid']:.3f} &plusmn; {m['kid_std']:.3f}</td>"
+                         + "".join(f"<td>{m[k]:.3f}</td>" for k in ("precision", "recall", "density", "coverage", "c2st"))
+                         + "</tr>")
+        parts.append("</table>")
     for r in summary["runs"]:
         name = r["model"]
         parts.append(f"<h2>{e(r['title'])}</h2><p>Samples (EMA weights, fixed latents) and loss curves.</p>")

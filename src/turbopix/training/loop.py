@@ -7,12 +7,16 @@ A run directory holds everything a run writes:
   checkpoints/step_NNNNNN.safetensors   model + EMA + optimizers + step, every ``ckpt_every``
   model.safetensors        the final model (EMA weights) for ``turbopix.load`` / ``turbopix sample``
   loss_curve.png           the logged losses, drawn at the end
+
+On several processes (see ``distributed.py``) only rank 0 reads or writes the run directory; the
+other ranks get what they need from it (whether to resume, the checkpoint) through rank 0.
 """
 from __future__ import annotations
 
 import json
 import math
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,13 +24,15 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from ..checkpoint import model_metadata, save
+from ..checkpoint import model_metadata, read_checkpoint, save
 from ..config import TrainConfig, config_to_dict
 from ..data.base import ImageData
 from ..sampling import grid_inputs, save_grid
+from . import distributed, sync_bn
+from .distributed import Dist
 from .ema import EMA
 from .schedule import BatchOrder, StepNoise
-from .state import load_training_checkpoint, save_training_checkpoint
+from .state import restore_training_state, save_training_checkpoint
 from .tasks import TASKS
 
 
@@ -68,8 +74,14 @@ def check_compatible(model: torch.nn.Module, data: ImageData) -> None:
             raise ValueError(f"{data.name} has {data.num_classes} classes but the model only {model.num_classes}")
 
 
-def _prepare_out(out: Path, resume: bool) -> Path | None:
-    """The checkpoint to resume from, after refusing to write over an earlier run."""
+def _prepare_out(out: Path, resume: bool, restarted: bool = False) -> Path | None:
+    """The checkpoint to resume from, after refusing to write over an earlier run.
+
+    ``restarted``: torchrun restarted the workers after a failure (``--max-restarts``); the run
+    continues from the failed attempt's last checkpoint, or starts over if it wrote none.
+    """
+    if restarted:
+        return latest_checkpoint(out)
     if resume:
         ckpt = latest_checkpoint(out)
         if ckpt is None:
@@ -96,27 +108,42 @@ def _trim_log(log_path: Path, step: int) -> None:
 
 
 def train(
-    model: torch.nn.Module, data: ImageData, cfg: TrainConfig, out: str | Path, *, resume: bool = False, data_spec: str = ""
+    model: torch.nn.Module, data: ImageData, cfg: TrainConfig, out: str | Path, *, resume: bool = False,
+    data_spec: str = "", dist: Dist | None = None,
 ) -> TrainResult:
-    """Train ``model`` on ``data`` into the run directory ``out`` (see the module docstring)."""
+    """Train ``model`` on ``data`` into the run directory ``out`` (see the module docstring).
+
+    ``dist``: this process's rank in a distributed job; by default the initialised process group's
+    (see ``distributed.session``), or a single process.
+    """
     out = Path(out)
+    dist = dist or distributed.current()
+    shard = dist.shard(cfg.batch_size)  # rows of the global batch this rank trains on
     check_compatible(model, data)
-    resume_from = _prepare_out(out, resume)
+    resume_from = dist.on_main(lambda: _prepare_out(out, resume, restarted=dist.restart > 0))
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    out.mkdir(parents=True, exist_ok=True)
     run_meta = {"train": config_to_dict(cfg), "data": data_spec or data.name}
-    if resume_from is None:
-        _write_json(out / "run.json", model_metadata(model, **run_meta))
+    if dist.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        if resume_from is None:
+            _write_json(out / "run.json", model_metadata(model, **run_meta))
 
+    if dist.device.type != "cpu":
+        model.to(dist.device)
+    if dist.enabled and cfg.sync_bn:
+        model = sync_bn.convert(model)  # before the optimizers see the weights
     model.train()
-    task = TASKS.get(model.family)(model, cfg)
-    ema = EMA(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
+    task = TASKS.get(model.family)(model, cfg, wrap=dist.wrap)
+    # the EMA is only sampled and checkpointed, both by rank 0, so the other ranks skip it
+    ema = EMA(model, cfg.ema_decay) if cfg.ema_decay > 0 and dist.is_main else None
     step = 0
     if resume_from is not None:
-        step = load_training_checkpoint(resume_from, model, ema, task.optimizers)
+        tensors, meta = dist.on_main(lambda: read_checkpoint(resume_from))
+        step = restore_training_state(tensors, meta, model, ema, task.optimizers)
     log_path = out / "log.jsonl"
-    _trim_log(log_path, step)
+    if dist.is_main:
+        _trim_log(log_path, step)
 
     order = BatchOrder(len(data), cfg.batch_size, cfg.seed)
     grid_z, grid_y, grid_nrow = grid_inputs(model, 64, cfg.seed + 1)
@@ -136,18 +163,32 @@ def train(
         was_training = sampler.training
         sampler.eval()
         with torch.no_grad():
-            save_grid(sampler.generate(grid_z, grid_y), out / "samples" / f"{name}.png", grid_nrow)
+            z, y = grid_z.to(dist.device), None if grid_y is None else grid_y.to(dist.device)
+            save_grid(sampler.generate(z, y), out / "samples" / f"{name}.png", grid_nrow)
         sampler.train(was_training)
 
-    bar = tqdm(total=cfg.steps, initial=step, disable=not cfg.progress, unit="step", dynamic_ncols=True)
-    with bar, log_path.open("a") as log:
+    bar = tqdm(total=cfg.steps, initial=step, disable=not (cfg.progress and dist.is_main), unit="step", dynamic_ncols=True)
+    with ExitStack() as stack:
+        stack.enter_context(bar)
+        log = stack.enter_context(log_path.open("a")) if dist.is_main else None
         while step < cfg.steps:
-            x, y = data.batch(order.indices(step))
-            losses = task.step(x, y if conditional else None, StepNoise(cfg.seed, step, cfg.batch_size))
-            values = torch.stack(list(losses.values())).tolist()
+            index = order.indices(step)
+            x, y = data.batch(index[shard[0] : shard[1]] if dist.enabled else index)
+            if dist.device.type != "cpu":
+                x, y = x.to(dist.device, non_blocking=True), y.to(dist.device, non_blocking=True)
+            noise = StepNoise(cfg.seed, step, cfg.batch_size, *shard)
+            try:
+                losses = task.step(x, y if conditional else None, noise)
+                # on several processes: global-batch means, so the log matches one process and a
+                # non-finite loss stops every rank at the same step
+                values = dist.mean(torch.stack(list(losses.values()))).tolist()
+            except RuntimeError as e:
+                if dist.enabled and distributed.is_collective_failure(e):
+                    raise TrainingError(distributed.explain(e, dist, step)) from e
+                raise
             if not all(math.isfinite(v) for v in values):
                 bad = {k: v for k, v in zip(losses, values)}
-                kept = latest_checkpoint(out)
+                kept = latest_checkpoint(out) if dist.is_main else None
                 raise TrainingError(
                     f"loss became non-finite at step {step}: {bad}. Training stopped; the last good "
                     f"checkpoint is {kept if kept else 'none (no checkpoint was written yet)'}. "
@@ -164,24 +205,27 @@ def train(
             if step % cfg.log_every == 0 or step == cfg.steps:
                 elapsed = time.perf_counter() - window_start
                 last = {k: v / window_steps for k, v in sums.items()}
-                ips = window_steps * cfg.batch_size / max(elapsed, 1e-9)
-                log.write(json.dumps({"step": step, **last, "images_per_s": ips, "time": time.perf_counter() - t_start}) + "\n")
-                log.flush()
+                ips = window_steps * cfg.batch_size / max(elapsed, 1e-9)  # the global batch: all ranks' images
+                if log is not None:
+                    log.write(json.dumps({"step": step, **last, "images_per_s": ips, "time": time.perf_counter() - t_start}) + "\n")
+                    log.flush()
                 bar.set_postfix({**{k: f"{v:.3g}" for k, v in last.items()}, "img/s": f"{ips:.0f}"}, refresh=False)
                 sums, window_steps, window_start = {}, 0, time.perf_counter()
-            if cfg.sample_every and step % cfg.sample_every == 0:
+            if dist.is_main and cfg.sample_every and step % cfg.sample_every == 0:
                 sample_grid(_step_name(step))
-            if cfg.ckpt_every and step % cfg.ckpt_every == 0:
+            if dist.is_main and cfg.ckpt_every and step % cfg.ckpt_every == 0:
                 checkpoint(step)
 
     seconds = time.perf_counter() - t_start
-    if latest_checkpoint(out) != out / "checkpoints" / f"{_step_name(step)}.safetensors":
-        checkpoint(step)
-    sample_grid("final")
-    final_model = ema.full_model(model) if ema is not None else model
-    model_path = save(final_model, out / "model.safetensors", overwrite=True, step=step, **run_meta)
-    from ..plots import plot_losses
+    model_path = out / "model.safetensors"
+    if dist.is_main:
+        if latest_checkpoint(out) != out / "checkpoints" / f"{_step_name(step)}.safetensors":
+            checkpoint(step)
+        sample_grid("final")
+        final_model = ema.full_model(model) if ema is not None else model
+        model_path = save(final_model, model_path, overwrite=True, step=step, **run_meta)
+        from ..plots import plot_losses
 
-    plot_losses(log_path, out / "loss_curve.png", title=f"{model.name} on {run_meta['data']}")
+        plot_losses(log_path, out / "loss_curve.png", title=f"{model.name} on {run_meta['data']}")
     done = step - start_step
     return TrainResult(out, model_path, step, seconds, done * cfg.batch_size / max(seconds, 1e-9), last)

@@ -60,6 +60,18 @@ def load_training_checkpoint(
 ) -> int:
     """Restore everything in place; returns the step to continue from."""
     tensors, meta = read_checkpoint(path)
+    return restore_training_state(tensors, meta, model, ema, optimizers)
+
+
+def restore_training_state(
+    tensors: dict[str, torch.Tensor], meta: dict[str, Any], model: torch.nn.Module, ema: EMA | None,
+    optimizers: dict[str, torch.optim.Optimizer],
+) -> int:
+    """Restore from a checkpoint's contents (read once on rank 0 and sent to the other ranks).
+
+    Nothing in a checkpoint depends on the number of processes that wrote it (the data order and
+    noise are functions of the step), so it resumes on any world size.
+    """
     base = unwrap(model)
     base.load_state_dict({k: v for k, v in tensors.items() if not k.startswith(("ema.", "optim."))})
     if ema is not None:

@@ -1,0 +1,51 @@
+"""The demo end to end in quick mode (a few steps), and its refusal to overwrite."""
+import json
+
+import pytest
+
+from turbopix.cli import main
+
+
+def test_quick_demo_on_digits(tmp_path):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--data", "digits", "--quick"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["data"] == "digits" and [r["model"] for r in summary["runs"]] == ["dcgan", "vae", "conv-vae"]
+    for r in summary["runs"]:
+        assert (out / r["model"] / "samples" / "final.png").exists()
+        assert (out / r["model"] / "loss_curve.png").exists()
+    vaes = [r for r in summary["runs"] if r["model"].endswith("vae")]
+    assert all(r["test_elbo"]["elbo"] < 0 and r["test_elbo"]["images"] == 360 for r in vaes)
+    html = (out / "report.html").read_text()
+    assert "dcgan/samples/final.png" in html and "test ELBO" in html
+    assert "Sample quality" not in html  # no shipped extractor for 8x8 digits
+    # a second run refuses to replace the first without --overwrite
+    assert main(["demo", "--out", str(out), "--data", "digits", "--quick"]) == 2
+    assert main(["demo", "--out", str(out), "--data", "digits", "--quick", "--overwrite"]) == 0
+
+
+def test_demo_falls_back_to_digits(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TURBOPIX_CACHE", str(tmp_path / "cache"))
+    # an empty data root and no download: MNIST cannot be had
+    import turbopix.demo as demo
+
+    real = demo.load_dataset
+
+    def no_download(spec, **kw):
+        return real(spec, **{**kw, "download": False})
+
+    monkeypatch.setattr(demo, "load_dataset", no_download)
+    train, test, name = demo._load_data("mnist", tmp_path / "empty-root")
+    assert name == "digits" and len(train) == 1437 and len(test) == 360
+    assert "training on scikit-learn's 8x8 digits instead" in capsys.readouterr().out
+
+
+@pytest.mark.data
+def test_quick_demo_on_mnist(tmp_path, shared_data):
+    assert main(["demo", "--out", str(tmp_path), "--quick", "--data-root", str(shared_data)]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["data"] == "mnist"
+    for run in summary["runs"]:  # the metrics table: FID etc. from the shipped MNIST extractor
+        assert run["metrics"]["extractor"] == "lenet-mnist" and run["metrics"]["fid"] > 0
+        assert 0 <= run["metrics"]["precision"] <= 1 and 0.4 <= run["metrics"]["c2st"] <= 1
+    assert "Sample quality" in (tmp_path / "report.html").read_text()
