@@ -19,6 +19,7 @@ def test_quick_demo_on_digits(tmp_path):
     html = (out / "report.html").read_text()
     assert "dcgan/samples/final.png" in html and "test ELBO" in html
     assert "Sample quality" not in html  # no shipped extractor for 8x8 digits
+    assert (out / "samples_overview.png").exists()
     # a second run refuses to replace the first without --overwrite
     assert main(["demo", "--out", str(out), "--data", "digits", "--quick"]) == 2
     assert main(["demo", "--out", str(out), "--data", "digits", "--quick", "--overwrite"]) == 0

@@ -92,10 +92,28 @@ def run_demo(out: Path, *, data: str = "mnist", data_root: str | Path | None = N
     summary = {"data": data_name, "quick": quick, "total_seconds": total, "threads": torch.get_num_threads(),
                "torch": torch.__version__, "machine": platform.processor() or platform.machine(), "runs": rows}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    _overview([out / r["model"] / "samples" / "final.png" for r in rows], out / "samples_overview.png")
     report = out / "report.html"
     report.write_text(_html(summary, out))
     print(f"demo finished in {total:.0f} s")
     return report
+
+
+def _overview(grids: list[Path], path: Path, gap: int = 12) -> None:
+    """The final sample grids side by side in one picture (the README shows it)."""
+    import numpy as np
+    from PIL import Image
+
+    from .sampling import save_image
+
+    arrays = [np.asarray(Image.open(g).convert("RGB")) for g in grids]
+    height = max(a.shape[0] for a in arrays)
+    canvas = np.full((height, sum(a.shape[1] for a in arrays) + gap * (len(arrays) - 1), 3), 255, np.uint8)
+    x = 0
+    for a in arrays:
+        canvas[: a.shape[0], x : x + a.shape[1]] = a
+        x += a.shape[1] + gap
+    save_image(canvas, path)
 
 
 def _metrics(model: torch.nn.Module, data_name: str, data_root: str | Path | None, quick: bool) -> dict[str, Any]:
