@@ -104,18 +104,30 @@ def save(model: nn.Module, path: str | Path, *, overwrite: bool = False, **metad
 
 
 def load(path: str | Path, *, device: str | torch.device = "cpu", ema: bool = True) -> nn.Module:
-    """A ready model (eval mode) from a model file or a training checkpoint, in one call.
+    """A ready generator (eval mode) in one call, from whatever turbopix wrote:
 
-    From a training checkpoint the EMA weights of the sampling network are used when present
-    (``ema=False`` takes the raw trained weights instead).
+    - a model file (``turbopix.save``) or a training checkpoint: from a training checkpoint the EMA
+      weights of the sampling network are used when present (``ema=False`` takes the raw weights);
+    - a pruned model file (its metadata carries the channel plan that rebuilds the smaller shapes);
+    - an accelerated artifact folder (``turbopix accelerate``): an ``AcceleratedGenerator`` with
+      the same ``sample``/``generate`` interface, running on its recorded runtime.
     """
     from .models import create_model
 
+    if Path(path).is_dir():
+        from .accel.artifact import load_artifact
+
+        return load_artifact(path)
     tensors, meta = read_checkpoint(path)
     try:
         model = create_model(meta["model"], **meta["config"])
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: cannot rebuild the model from its metadata ({e})") from None
+    plan = (meta.get("pruning") or {}).get("channels")
+    if plan:
+        from .accel.prune import apply_channel_plan
+
+        apply_channel_plan(model, plan)
     state = {k: v for k, v in tensors.items() if not k.startswith(("ema.", "optim."))}
     if ema:
         state.update({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})

@@ -25,6 +25,7 @@ EPILOG = "Run 'turbopix COMMAND --help' for a command's options. Docs: README.md
 # ``func`` to a handler taking the parsed args and returning an exit code.
 COMMAND_MODULES: list[str] = [
     "turbopix.eval_cli",
+    "turbopix.accel_cli",
 ]
 
 

@@ -60,6 +60,13 @@ def open_source(
         return dataset_images(str(source)[len(DATA_PREFIX) :], n=n, seed=seed, data_root=data_root)
     path = source_path(source)
     assert path is not None  # data: sources were handled above
+    from turbopix.accel.artifact import is_artifact
+
+    if is_artifact(path):  # an accelerated artifact is a folder too: check it first
+        from turbopix.checkpoint import load
+
+        info = {"kind": "artifact", "path": str(path)}
+        return model_images(load(path), n=n, seed=seed, info=info, device=device)
     if path.is_dir():
         return folder_images(path, n=n, seed=seed, classes=classes)
     if path.suffix.lower() == ".onnx":

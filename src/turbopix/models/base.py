@@ -40,9 +40,8 @@ class ImageGenerator(nn.Module):
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return torch.randn(n, self.latent_dim, generator=generator)
 
-    @torch.no_grad()
-    def sample(self, n: int, *, labels: torch.Tensor | None = None, seed: int | None = None) -> torch.Tensor:
-        """``n`` images in [-1, 1]; ``labels`` (n,) for conditional models (random classes if None)."""
+    def sample_inputs(self, n: int, *, labels: torch.Tensor | None = None, seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The latents (and checked labels: random classes if None) that ``sample`` decodes."""
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         z = self.sample_latent(n, gen)
         if self.num_classes:
@@ -51,6 +50,12 @@ class ImageGenerator(nn.Module):
             labels = self.check_labels(labels, n)
         elif labels is not None:
             raise ValueError(f"model '{self.name}' is not class-conditional; do not pass labels")
+        return z, labels
+
+    @torch.no_grad()
+    def sample(self, n: int, *, labels: torch.Tensor | None = None, seed: int | None = None) -> torch.Tensor:
+        """``n`` images in [-1, 1]; ``labels`` (n,) for conditional models (random classes if None)."""
+        z, labels = self.sample_inputs(n, labels=labels, seed=seed)
         param = next(self.parameters())
         return self.generate(z.to(param.device), None if labels is None else labels.to(param.device))
 

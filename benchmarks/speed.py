@@ -1,0 +1,231 @@
+"""The speed/quality table of docs/speed.md: accelerated variants of trained generators.
+
+    python benchmarks/speed.py                       # the three default checkpoints, ~10-20 min
+    python benchmarks/speed.py --model dcgan28=runs/x/model.safetensors --rounds 3
+
+For each checkpoint it builds one artifact per recipe with ``turbopix.accel.accelerate`` (on one
+thread: on a shared, oversubscribed machine the small training loops of pruning recovery run many
+times faster single-threaded), then runs ``turbopix.accel.bench`` on all of them together (on
+``--threads``, default 2), and writes docs/speed.md (tables, the issue's targets, met or not, with
+the numbers) and the raw rows as JSON. Checkpoints used by docs/speed.md were trained with::
+
+    turbopix train --model mlp-gan --data mnist --steps 3000 --out runs/accel-mlpgan-mnist
+    turbopix train --model dcgan --data mnist --steps 700 --threads 1 --out runs/accel-dcgan-mnist
+    turbopix train --model dcgan --data mnist --image-size 64 --steps 250 --threads 1 --out runs/accel-dcgan64-mnist
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from turbopix.accel.bench import bench, to_markdown
+from turbopix.accel.recipe import accelerate
+
+DEFAULT_MODELS = {
+    "dcgan28": "runs/accel-dcgan-mnist/model.safetensors",
+    "dcgan64": "runs/accel-dcgan64-mnist/model.safetensors",
+    "mlp-gan": "runs/accel-mlpgan-mnist/model.safetensors",
+}
+RECIPES = ["channels_last,bf16", "onnxruntime", "openvino", "int8", "prune:0.5,int8"]
+COMPILE_RECIPE = "channels_last,bf16,compile"
+
+NOTES = """## How the fast variants are made, and what was found on the way
+
+- **int8** = NNCF post-training quantization of the ONNX export, executed by OpenVINO. ONNX Runtime
+  never runs ConvTranspose in int8 (it stays fp32 between Quantize/Dequantize nodes and gets slower;
+  DESIGN.md), so it is not used for int8. Each artifact records which layers run in int8, read from
+  OpenVINO's compiled runtime graph: every ConvTranspose of the DCGANs and every Linear of mlp-gan runs
+  as i8/u8 (`checks.int8_weight_layers` in `artifact.json`; `tests/accel/test_quantize.py` checks it).
+- **Calibration on real data**: a generator's input is a latent, so calibration uses latents from the
+  model's own prior, labels with the real data's class frequencies (conditional models) and, for
+  models with an encoder, codes of real `mnist:train` images (512 inputs).
+- **Large batches are cut into chunks of 64** that run on single-threaded OpenVINO streams
+  (`OpenVINORunner`): at batch 256 this was +36% over one two-thread request in one measurement under
+  load, with bit-identical outputs.
+- **prune:0.5** removes half of every hidden layer's channels (ConvTranspose outputs, their batch norm,
+  the next layer's inputs), ranked by batch-norm-folded L1 norm, then recovers by 500 steps of
+  distillation from the unpruned model (pixel L1 + LeNet feature loss). FLOPs and parameters in the
+  tables are counted on the pruned network.
+- **Threads on a loaded machine**: with 2 OpenMP threads and other jobs on the 2 cores, small PyTorch
+  ops became 50-100x slower (20 distillation steps of mlp-gan: 12-18 s on 2 threads, 0.1-0.25 s on 1;
+  DCGAN training: 25 images/s on 2 threads, 336 with `--threads 1`). Eager batch-1 latency suffers the
+  same way, which would flatter every batch-1 speedup; hence the second, single-thread batch-1 table.
+  Artifacts here were built with 1 thread.
+- **OpenVINO and bf16**: OpenVINO's default inference precision on this CPU is bf16, so the fp32
+  runners ask for f32 explicitly; with a bf16 hint it still ran Deconvolution in f32 here, so there is
+  no OpenVINO bf16 row.
+- **torch.compile** (`channels_last,bf16,compile`) is left out of the default table: inductor took
+  15-75 s per model and batch size to compile on the loaded machine. `--with-compile` adds it.
+- **% of peak** divides a variant's achieved FLOP/s (counted FLOPs x images/s) by the fastest
+  reference matmul of its precision timed in the same rounds (fp32: PyTorch and OpenVINO 1024^3,
+  OpenVINO's was ~2x PyTorch's; int8: OpenVINO's VNNI FullyConnected). Thin layers (the 1-channel
+  output ConvTranspose, 100-wide inputs) cannot reach a square matmul's rate, so small generators
+  sit far below it.
+
+## Why the unmet targets are unmet
+
+- **mlp-gan, batch 1**: the whole network is 0.26 MFLOP; a call is Python and runtime overhead.
+  Eager PyTorch takes ~30 us, ONNX Runtime ~11-13 us (the best variant, ~2.7-2.9x) and OpenVINO
+  ~70 us per call from Python, so 5x (~6 us per image) is out of reach for any runtime called once
+  per image from Python.
+- **dcgan28**: 14.5 MFLOP per image in three small layers. int8 gains less here than at 64 px
+  because the 100->128 and 64->1 layers are too thin to use VNNI well; 28 px needs pruning to pass
+  5x, and batch 1 is again dominated by call overhead (~0.1 ms per call for OpenVINO).
+- Numbers move with the machine's load: earlier runs of the same table under heavier load gave
+  dcgan28 int8 3.5-5.5x at batch 64-256 and batch-1 speedups of several hundred (eager PyTorch on two
+  contended threads). Judge a target met only when it holds with margin.
+
+"""
+
+# The issue's targets: (description, model keys, recipe, batch, metric, threshold, max FID delta)
+TARGETS = [
+    (">= 5x images/s at batch 256, unpruned, FID +<= 2%", ["dcgan28", "dcgan64"], "int8", 256, "speedup", 5.0, 0.02),
+    (">= 8x images/s at batch 256, pruned + int8, FID +<= 5%", ["dcgan28", "dcgan64"], "prune:0.5,int8", 256, "speedup", 8.0, 0.05),
+    (">= 5x batch-1 speed (latency), best variant", ["dcgan28", "dcgan64", "mlp-gan"], None, 1, "speedup", 5.0, None),
+    ("unpruned int8 throughput >= 70% of the measured int8 peak", ["dcgan28", "dcgan64"], "int8", 256, "pct_peak", 70.0, None),
+]
+
+
+def build(name: str, ckpt: str, recipes: list[str], out: Path, data_root: str | None) -> list[Path]:
+    arts = []
+    for recipe in recipes:
+        folder = out / name / recipe.replace(":", "").replace(",", "+")
+        if not (folder / "artifact.json").exists():
+            t = time.perf_counter()
+            accelerate(ckpt, recipe, folder, data_root=data_root, overwrite=True, log=lambda s: None)
+            print(f"  built {name} {recipe} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+        arts.append(folder)
+    return arts
+
+
+def check_targets(rows_by_model: dict[str, list[dict]]) -> list[str]:
+    lines = ["| target | model | variant | measured | FID delta | met |", "|---|---|---|---:|---:|---|"]
+    for text, models, recipe, batch, metric, threshold, max_fid in TARGETS:
+        for m in models:
+            rows = [r for r in rows_by_model.get(m, []) if r["batch"] == batch and r["recipe"] != "eager"]
+            if recipe is not None:
+                rows = [r for r in rows if r["recipe"] == recipe]
+            if not rows:
+                continue
+            if batch == 1:  # the conservative reading: a variant's worse speedup over the two thread counts
+                rows = _worst_over_threads(rows)
+            best = max(rows, key=lambda r: r[metric] or 0)
+            value = best[metric]
+            fid = best["fid_delta_rel"]
+            ok = value is not None and value >= threshold and (max_fid is None or (fid is not None and fid <= max_fid))
+            shown = f"{value:.2f}x" if metric == "speedup" else f"{value:.1f}%"
+            fid_text = "-" if fid is None else f"{100 * fid:+.1f}%"
+            lines.append(f"| {text} | {m} | {best['variant']} | {shown} | {fid_text} | {'yes' if ok else '**no**'} |")
+    return lines
+
+
+def _worst_over_threads(rows: list[dict]) -> list[dict]:
+    by_recipe: dict[str, dict] = {}
+    for r in rows:
+        key = r["recipe"]
+        if key not in by_recipe or r["speedup"] < by_recipe[key]["speedup"]:
+            by_recipe[key] = r
+    return list(by_recipe.values())
+
+
+def write_doc(rows_by_model: dict[str, list[dict]], models: dict[str, str], args: argparse.Namespace) -> None:
+    sections = []
+    for name, rows in rows_by_model.items():
+        multi = [r for r in rows if not r["variant"].endswith("(1 thread)")]
+        single = [r for r in rows if r["variant"].endswith("(1 thread)")]
+        sections.append(f"### {name} (`{models.get(name, rows[0]['source'])}`)\n\n{to_markdown(multi)}\n"
+                        f"Batch 1 again, every variant on one thread:\n\n{to_markdown(single)}")
+    load = max((max(r["load_avg"]) for rows in rows_by_model.values() for r in rows), default=0.0)
+    doc = [
+        "# Speed and quality of accelerated generators",
+        "",
+        f"Generated by `python benchmarks/speed.py` ({time.strftime('%Y-%m-%d')}; {os.cpu_count()} CPUs visible, "
+        f"{args.threads} threads unless marked). Raw rows: `{args.json}`. How each number is measured: "
+        "`src/turbopix/accel/bench.py`; recipes: `src/turbopix/accel/recipe.py`.",
+        "",
+        f"**Taken under load**: the machine was shared with other jobs (1-minute load average up to {load:.1f} on 2 "
+        "cores during these runs). Absolute images/s are therefore low and noisy; every ratio compares variants "
+        "timed in the same interleaved rounds (medians of 5), which is what the targets are judged on.",
+        "",
+        "## Targets",
+        "",
+        *check_targets(rows_by_model),
+        "",
+        "Batch-1 targets use, per variant, the lower of its two speedups (2 threads, 1 thread).",
+        "",
+        NOTES,
+        "## Tables",
+        "",
+        "Columns: images/s and speedup (median of per-round ratios to eager fp32); single-call latency p50/p95; "
+        "peak RSS growth of a fresh process running the variant; parameters and FLOPs per image of the network "
+        "actually run (counted with FlopCounterMode); achieved FLOP/s as % of the reference matmul of the "
+        "variant's precision measured in the same rounds; largest pixel difference to eager fp32 on the same "
+        "latents (images in [-1, 1]); FID with `lenet-mnist` features against 2,000 `mnist:test` images and its "
+        "change relative to eager fp32 on the same 2,000 latents.",
+        "",
+        *sections,
+    ]
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text("\n".join(doc) + "\n")
+    print("\n".join(doc))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", action="append", default=[], help="NAME=CHECKPOINT (repeatable; default: the three in runs/)")
+    p.add_argument("--recipes", default=";".join(RECIPES), help="recipes separated by ';'")
+    p.add_argument("--with-compile", action="store_true", help=f"also bench '{COMPILE_RECIPE}' (inductor: minutes of compiling)")
+    p.add_argument("--batch", default="1,64,256")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--quality-n", type=int, default=2000)
+    p.add_argument("--artifacts", default="runs/speed", help="where the artifacts are built (reused when present)")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--out", default="docs/speed.md")
+    p.add_argument("--json", default="benchmarks/results/speed.json")
+    p.add_argument("--from-json", action="store_true", help="only re-render --out from the rows in --json (no measuring)")
+    args = p.parse_args()
+
+    models = dict(m.split("=", 1) for m in args.model) if args.model else DEFAULT_MODELS
+    if args.from_json:
+        rows_by_model: dict[str, list[dict]] = {}
+        for r in json.loads(Path(args.json).read_text()):
+            rows_by_model.setdefault(r["model"], []).append(r)
+        write_doc(rows_by_model, models, args)
+        return 0
+    recipes = [r for r in args.recipes.split(";") if r] + ([COMPILE_RECIPE] if args.with_compile else [])
+    batches = [int(b) for b in args.batch.split(",")]
+    rows_by_model = {}
+    for name, ckpt in models.items():
+        if not Path(ckpt).is_file():
+            print(f"skipping {name}: {ckpt} not found (train it first, see the docstring)", file=sys.stderr)
+            continue
+        print(f"{name}: building artifacts ...", file=sys.stderr)
+        torch.set_num_threads(1)
+        arts = build(name, ckpt, [r for r in recipes if name != "mlp-gan" or "channels_last" not in r], Path(args.artifacts), args.data_root)
+        torch.set_num_threads(args.threads)
+        print(f"{name}: benchmarking ...", file=sys.stderr)
+        rows = bench(ckpt, arts, batches=batches, rounds=args.rounds, quality_n=args.quality_n, threads=args.threads, data_root=args.data_root)
+        # batch 1 again on one thread: under load, two OpenMP threads make eager PyTorch's tiny
+        # batch-1 calls pathologically slow, which would flatter every batch-1 speedup
+        single = bench(ckpt, arts, batches=[1], rounds=args.rounds, quality_n=0, memory=False, threads=1, data_root=args.data_root)
+        for r in single:
+            r["variant"] += " (1 thread)"
+        for r in rows + single:
+            r["model"] = name
+        rows_by_model[name] = rows + single
+
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps([r for rows in rows_by_model.values() for r in rows], indent=2) + "\n")
+    write_doc(rows_by_model, models, args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,142 @@
+"""Accelerated artifacts: a folder that loads back as a generator with the usual interface.
+
+Layout of an artifact folder (written by :func:`turbopix.accel.recipe.accelerate`)::
+
+    artifact.json       what it is: recipe, source checkpoint (path, sha256), runtime, measured checks
+    model.safetensors   the PyTorch model after the model transforms (pruned / distilled), with
+                        turbopix metadata; the source of truth for shapes and the latent prior
+    model.onnx          ONNX Runtime artifacts
+    model.xml, .bin     OpenVINO artifacts (fp32 or int8 IR)
+
+:func:`load_artifact` returns an :class:`AcceleratedGenerator`, which offers ``generate``,
+``sample``, ``sample_latent`` and the shape facts of the model, so sampling and evaluation code
+need not know how the images are computed. ``turbopix.load`` takes either an artifact folder or a
+plain checkpoint file.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..checkpoint import CheckpointError
+from ..models.base import ImageGenerator
+from .runtimes import OnnxRuntimeRunner, OpenVINORunner, Runner, TorchRunner
+
+ARTIFACT_FILE = "artifact.json"
+ARTIFACT_FORMAT = "turbopix-accelerated"
+ARTIFACT_VERSION = 1
+MODEL_FILE = "model.safetensors"
+
+
+class AcceleratedGenerator(nn.Module):
+    """A generator whose ``generate`` runs through a :class:`Runner`; everything else (latent prior,
+    label checks, shape facts) comes from the PyTorch model it was made from.
+
+    An ``nn.Module`` so that code written for turbopix models (``.eval()``, ``.to("cpu")``,
+    ``isinstance(x, nn.Module)``) accepts it; only the CPU is supported.
+    """
+
+    def __init__(self, model: ImageGenerator, runner: Runner, metadata: dict[str, Any]) -> None:
+        super().__init__()
+        self.model = model.eval()
+        self.runner = runner
+        self.metadata = metadata  # artifact.json
+        self.name, self.family, self.config = model.name, model.family, model.config
+
+    @property
+    def latent_dim(self) -> int:
+        return self.model.latent_dim
+
+    @property
+    def num_classes(self) -> int:
+        return self.model.num_classes
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return self.model.image_shape
+
+    @property
+    def recipe(self) -> str:
+        return self.metadata.get("recipe", "")
+
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.model.sample_latent(n, generator)
+
+    def check_labels(self, labels: torch.Tensor, n: int) -> torch.Tensor:
+        return self.model.check_labels(labels, n)
+
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Images (B, C, H, W) in [-1, 1] from latents, computed by the artifact's runtime."""
+        if self.num_classes and labels is None:
+            raise ValueError("this model is class-conditional: labels are required")
+        return self.runner.run(z.float().cpu(), None if labels is None or not self.num_classes else labels.long().cpu())
+
+    forward = generate
+
+    @torch.no_grad()
+    def sample(self, n: int, *, labels: torch.Tensor | None = None, seed: int | None = None) -> torch.Tensor:
+        """Same contract (and, for a given seed, the same latents) as ``ImageGenerator.sample``."""
+        z, labels = self.model.sample_inputs(n, labels=labels, seed=seed)
+        return self.generate(z, labels)
+
+    def extra_repr(self) -> str:
+        return f"recipe={self.recipe!r}, runtime={self.metadata.get('runtime', {}).get('kind')!r}"
+
+
+def is_artifact(path: str | Path) -> bool:
+    return (Path(path) / ARTIFACT_FILE).is_file()
+
+
+def read_artifact_metadata(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    file = path / ARTIFACT_FILE
+    if not file.is_file():
+        raise CheckpointError(f"{path} is not an accelerated artifact (no {ARTIFACT_FILE}); make one with 'turbopix accelerate'")
+    try:
+        meta = json.loads(file.read_text())
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{file}: corrupt artifact metadata ({e})") from None
+    if meta.get("format") != ARTIFACT_FORMAT:
+        raise CheckpointError(f"{file}: not a turbopix artifact (format {meta.get('format')!r})")
+    if meta.get("format_version", 0) > ARTIFACT_VERSION:
+        raise CheckpointError(f"{file}: artifact format version {meta['format_version']}; this turbopix reads up to {ARTIFACT_VERSION}: upgrade turbopix")
+    return meta
+
+
+def build_runner(model: ImageGenerator, runtime: dict[str, Any], folder: Path | None = None) -> Runner:
+    """The runner a ``runtime`` description (artifact.json's ``runtime``) asks for."""
+    from .torch_paths import bf16_autocast, channels_last, compile_for_inference
+
+    kind = runtime.get("kind")
+    name = runtime.get("label", kind)
+    if kind == "torch":
+        bf16, cl = bool(runtime.get("bf16")), bool(runtime.get("channels_last"))
+        if runtime.get("compile"):
+            return TorchRunner(compile_for_inference(model, bf16=bf16, with_channels_last=cl), name)
+        if bf16:
+            return TorchRunner(bf16_autocast(model, with_channels_last=cl), name)
+        return TorchRunner(channels_last(model) if cl else model.eval(), name)
+    if folder is None:
+        raise ValueError(f"a {kind} runtime needs the artifact folder holding its model file")
+    file = folder / runtime["file"]
+    if not file.is_file():
+        raise CheckpointError(f"artifact {folder} lacks its runtime file {runtime['file']}")
+    if kind == "onnxruntime":
+        return OnnxRuntimeRunner(file, name)
+    if kind == "openvino":
+        return OpenVINORunner(file, precision=runtime.get("precision", "f32"), name=name)
+    raise CheckpointError(f"artifact {folder}: unknown runtime kind {kind!r} (written by a newer turbopix?)")
+
+
+def load_artifact(path: str | Path) -> AcceleratedGenerator:
+    """An :class:`AcceleratedGenerator` from an artifact folder written by ``turbopix accelerate``."""
+    from ..checkpoint import load
+
+    folder = Path(path)
+    meta = read_artifact_metadata(folder)
+    model = load(folder / MODEL_FILE)
+    return AcceleratedGenerator(model, build_runner(model, meta["runtime"], folder), meta)

@@ -1,0 +1,122 @@
+"""The quality cost of an acceleration, measured against the eager fp32 model on the same inputs.
+
+Every variant is run on the same fixed latents (and labels) as the eager fp32 reference, so the
+differences are the variant's doing, not sampling noise:
+
+* ``max_abs_error`` / ``mean_abs_error``: pixel differences to the eager images (images in [-1, 1],
+  so 2/255 ~ 0.0078 is one 8-bit grey level);
+* ``fid`` of the variant's images against a real reference set (e.g. ``mnist:test``), beside the
+  eager model's ``fid_eager`` on the same latents, and ``fid_delta_rel`` = fid / fid_eager - 1.
+  Features come from the shipped extractor for the dataset (``lenet-mnist``, ...); where none can
+  be loaded, FID is skipped and ``note`` says why (pixel errors are still measured).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from ..checkpoint import unwrap
+from ..models.base import ImageGenerator
+
+GenerateFn = Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]
+
+
+@dataclass
+class Quality:
+    n: int
+    max_abs_error: float
+    mean_abs_error: float
+    fid: float | None
+    fid_eager: float | None
+    fid_delta_rel: float | None
+    extractor: str | None
+    reference: str | None
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class QualityProbe:
+    """Fixed inputs, the eager fp32 outputs for them and, when possible, FID machinery.
+
+    Build once per source model (the reference extraction costs seconds), then :meth:`measure`
+    any number of variants.
+    """
+
+    def __init__(
+        self,
+        model: ImageGenerator,
+        *,
+        n: int = 2000,
+        ref: str | None = "auto",
+        extractor: str | None = "auto",
+        data_root: str | Path | None = None,
+        seed: int = 0,
+        batch_size: int = 250,
+    ) -> None:
+        model = unwrap(model).eval()
+        self.n, self.batch_size = n, batch_size
+        gen = torch.Generator().manual_seed(seed)
+        self.z = model.sample_latent(n, gen).float()
+        self.labels = (torch.arange(n) % model.num_classes) if model.num_classes else None  # balanced classes
+        with torch.inference_mode():
+            self.eager = self._images(model.generate)
+        self.extractor, self.ref_stats, self.ref_spec, self.note = None, None, None, ""
+        dataset = (getattr(model, "metadata", None) or {}).get("data")
+        if ref == "auto":
+            ref = f"{dataset.split(':')[0]}:test" if dataset and not dataset.startswith("folder:") else None
+        if ref is None or extractor is None:
+            self.note = "FID skipped: no reference dataset" if ref is None else "FID skipped: no extractor asked for"
+        else:
+            self._setup_fid(ref, extractor, data_root)
+        self.fid_eager = self._fid(self.eager) if self.extractor is not None else None
+
+    def _setup_fid(self, ref: str, extractor: str, data_root: str | Path | None) -> None:
+        try:
+            from ..data import DataError, load_dataset
+            from ..metrics.features import ExtractorError, default_extractor, load_extractor
+            from ..metrics.fid import FeatureStats
+        except ImportError as e:
+            self.note = f"FID skipped: feature extractors are not available in this turbopix ({e})"
+            return
+        dataset = ref.split(":")[0]
+        try:
+            ext = load_extractor(default_extractor(dataset) if extractor == "auto" else extractor)
+            data = load_dataset(ref, data_root=data_root)
+        except (ExtractorError, DataError, ValueError) as e:
+            self.note = f"FID skipped: {e}"
+            return
+        idx = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[: max(self.n, 2)]
+        stats = FeatureStats()
+        for s in range(0, len(idx), ext.batch_size):
+            stats.update(ext.extract(data.batch(idx[s : s + ext.batch_size])[0]).features)
+        self.extractor, self.ref_stats, self.ref_spec = ext, stats.compute(), ref
+
+    def _images(self, generate: GenerateFn) -> torch.Tensor:
+        out = []
+        for s in range(0, self.n, self.batch_size):
+            y = None if self.labels is None else self.labels[s : s + self.batch_size]
+            out.append(generate(self.z[s : s + self.batch_size], y).float())
+        return torch.cat(out)
+
+    def _fid(self, images: torch.Tensor) -> float:
+        from ..metrics.fid import fid
+
+        feats = self.extractor.extract(images).features
+        return fid(self.ref_stats, feats)
+
+    def measure(self, generate: GenerateFn) -> Quality:
+        images = self._images(generate)
+        diff = (images - self.eager).abs()
+        q = Quality(
+            n=self.n, max_abs_error=float(diff.max()), mean_abs_error=float(diff.mean()), fid=None, fid_eager=self.fid_eager,
+            fid_delta_rel=None, extractor=None if self.extractor is None else self.extractor.name, reference=self.ref_spec, note=self.note,
+        )
+        if self.extractor is not None:
+            q.fid = self._fid(images)
+            q.fid_delta_rel = q.fid / self.fid_eager - 1 if self.fid_eager else None
+        return q

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from turbopix.accel.bench import bench, to_markdown
+from turbopix.accel.recipe import accelerate
+from turbopix.cli import main
+
+
+@pytest.fixture(scope="module")
+def ort_artifact(mlpgan_ckpt, tmp_path_factory):
+    pytest.importorskip("onnxruntime")
+    return accelerate(mlpgan_ckpt, "onnxruntime", tmp_path_factory.mktemp("art") / "ort", quality_n=64, ref=None, log=lambda s: None)
+
+
+def test_bench_rows(mlpgan_ckpt, ort_artifact):
+    rows = bench(mlpgan_ckpt, [ort_artifact], batches=[1, 8], rounds=2, target_s=0.01, quality_n=64, ref=None, memory=False, log=lambda s: None)
+    assert [(r["variant"], r["batch"]) for r in rows] == [("eager-fp32", 1), ("eager-fp32", 8), ("onnxruntime", 1), ("onnxruntime", 8)]
+    for r in rows:
+        assert r["images_per_s"] > 0 and r["latency_p95_ms"] >= r["latency_p50_ms"] > 0
+        assert r["flops_per_image"] > 0 and r["params"] > 0 and r["pct_peak"] > 0
+    assert rows[0]["speedup"] == 1.0
+    assert rows[2]["max_abs_error"] < 1e-4
+    assert "| onnxruntime | 8 |" in to_markdown(rows)
+
+
+def test_bench_measures_memory_in_a_subprocess(mlpgan_ckpt):
+    rows = bench(mlpgan_ckpt, batches=[4], rounds=1, target_s=0.01, quality_n=0, memory=True, log=lambda s: None)
+    assert rows[0]["peak_mem_mb"] is not None and rows[0]["peak_mem_mb"] >= 0
+
+
+def test_cli_accelerate_then_bench(mlpgan_ckpt, tmp_path, capsys):
+    pytest.importorskip("openvino")
+    pytest.importorskip("nncf")
+    out = tmp_path / "fast"
+    assert main(["accelerate", str(mlpgan_ckpt), "--recipe", "prune:0.5,int8", "--out", str(out), "--quick", "--calib", "none", "--ref", "none"]) == 0
+    assert (out / "artifact.json").is_file() and (out / "model.xml").is_file()
+    assert "MFLOP/image" in capsys.readouterr().out
+    report = tmp_path / "bench.json"
+    assert main(["bench", str(mlpgan_ckpt), str(out), "--batch", "1,16", "--quick", "--ref", "none", "--json", str(report)]) == 0
+    rows = json.loads(report.read_text())
+    assert {"variant", "batch", "images_per_s", "speedup", "fid_delta_rel"} <= set(rows[0])
+    assert {r["variant"] for r in rows} == {"eager-fp32", "prune:0.5,int8"}
+    # sample and eval open the artifact folder as they open a checkpoint
+    assert main(["sample", str(out), "-n", "9", "--out", str(tmp_path / "grid.png")]) == 0
+    assert (tmp_path / "grid.png").stat().st_size > 100
+    from turbopix.evaluate import evaluate
+
+    result = evaluate(out, ref="digits:test", n=50, metrics=["fid"], extractor="lenet-mnist", progress=False, cache=False)
+    assert result["metrics"]["fid"]["value"] > 0
+
+
+def test_cli_errors_are_messages(mlpgan_ckpt, tmp_path, capsys):
+    assert main(["accelerate", str(mlpgan_ckpt), "--recipe", "squash", "--out", str(tmp_path / "x")]) == 2
+    assert "unknown step 'squash'" in capsys.readouterr().err
+    assert main(["bench", str(mlpgan_ckpt), str(tmp_path)]) == 2
+    assert "not an artifact" in capsys.readouterr().err

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from turbopix.accel.export import example_inputs
+from turbopix.accel.quantize import calibration_batches, int8_layers, quantize_int8, save_openvino, weight_layers_in_int8
+from turbopix.accel.runtimes import OpenVINORunner
+
+
+pytest.importorskip("openvino")
+pytest.importorskip("nncf")
+
+
+@pytest.fixture(scope="module")
+def quantized(tmp_path_factory, make):
+    model = make("dcgan")
+    qmodel = quantize_int8(model, calibration_batches(model, None, n=128, batch_size=64))
+    path = save_openvino(qmodel, tmp_path_factory.mktemp("ov") / "model.xml")
+    return model, path
+
+
+def test_transposed_convolutions_run_in_int8(quantized):
+    _, path = quantized
+    runner = OpenVINORunner(path)
+    deconv = int8_layers(runner.compiled)["Deconvolution"]
+    assert set(deconv) <= {"i8", "u8"} and sum(deconv.values()) == 3  # all three ConvTranspose2d
+    low, total = weight_layers_in_int8(runner.compiled)
+    assert low == total == 3
+
+
+def test_int8_outputs_stay_close_to_eager(quantized):
+    model, path = quantized
+    inputs = example_inputs(model, 64, seed=7)
+    with torch.no_grad():
+        expected = model.generate(*inputs.values())
+    got = OpenVINORunner(path).run(*inputs.values())
+    assert got.shape == expected.shape
+    err = (got - expected).abs()
+    assert 0 < err.mean().item() < 0.05  # int8 changes the numbers, but only a little on average
+
+
+def test_calibration_batches_follow_the_data_labels(make):
+    model = make("dcgan", num_classes=10)
+    batches = calibration_batches(model, None, n=100, batch_size=32)
+    assert [b["z"].shape[0] for b in batches] == [32, 32, 32, 4]
+    assert all(b["labels"].max() < 10 for b in batches)
+
+
+def test_calibration_uses_encoder_codes_of_real_images(make):
+    from turbopix.data.base import ImageData
+
+    model = make("vae")
+    images = torch.randint(0, 256, (40, 1, 28, 28), dtype=torch.uint8)
+    data = ImageData(images, torch.zeros(40, dtype=torch.long), ["x"], "fake")
+    batches = calibration_batches(model, data, n=40, batch_size=40)
+    with torch.no_grad():
+        mu, _ = model.encode(data.batch(torch.arange(40))[0])
+    z = torch.from_numpy(batches[0]["z"])
+    # half the set are codes of real images (which ones is random): each must match some code
+    dists = torch.cdist(z[:20], mu).min(1).values
+    assert dists.max() < 1e-3  # cdist rounds at ~1e-4

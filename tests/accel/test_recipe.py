@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from turbopix import load as load_any  # the one loader opens artifact folders too
+from turbopix.accel.artifact import AcceleratedGenerator, load_artifact
+from turbopix.accel.recipe import RecipeError, accelerate, parse_recipe
+
+QUICK = dict(finetune_steps=5, distill_steps=5, calib_size=64, quality_n=64, ref=None, log=lambda s: None)
+
+
+@pytest.mark.parametrize("text", ["prune:0.5,int8", "distill:0.25", "channels_last,bf16,compile", "ort", "openvino:bf16", "eager"])
+def test_valid_recipes_parse(text):
+    assert parse_recipe(text)
+
+
+@pytest.mark.parametrize("text,message", [
+    ("", "empty"), ("int8,prune:0.5", "before runtime"), ("int8,onnxruntime", "pick one runtime"),
+    ("int8,bf16", "pick one runtime"), ("prune:2", "fraction"), ("squash", "unknown step 'squash'"), ("int8:4", "no argument"),
+])
+def test_bad_recipes_say_what_is_wrong(text, message):
+    with pytest.raises(RecipeError, match=message):
+        parse_recipe(text)
+
+
+def test_eager_artifact_round_trips(dcgan_ckpt, tmp_path):
+    out = accelerate(dcgan_ckpt, "eager", tmp_path / "a", **QUICK)
+    art = load_any(out)
+    assert isinstance(art, AcceleratedGenerator)
+    meta = json.loads((out / "artifact.json").read_text())
+    assert meta["recipe"] == "eager" and meta["source"]["sha256"] and meta["runtime"]["kind"] == "torch"
+    assert meta["checks"]["quality"]["max_abs_error"] == 0.0
+    source = load_any(dcgan_ckpt)
+    torch.testing.assert_close(art.sample(5, seed=1), source.sample(5, seed=1))
+
+
+def test_prune_int8_artifact(dcgan_ckpt, tmp_path):
+    pytest.importorskip("openvino")
+    pytest.importorskip("nncf")
+    out = accelerate(dcgan_ckpt, "prune:0.5,int8", tmp_path / "fast", **QUICK)
+    meta = json.loads((out / "artifact.json").read_text())
+    checks = meta["checks"]
+    assert checks["flops_per_image"] < checks["flops_per_image_source"] and checks["params"] < checks["params_source"]
+    assert checks["int8_weight_layers"] == {"int8": 3, "total": 3}
+    assert meta["steps"][0]["flop_cut"] > 0.5
+    art = load_artifact(out)
+    images = art.sample(8, seed=0)
+    assert images.shape == (8, 1, 28, 28) and images.abs().max() <= 1.0
+    assert art.model.generator.decoder.net[0].weight.shape[1] == 64  # the pruned torch model came back too
+
+
+def test_existing_output_is_not_overwritten(dcgan_ckpt, tmp_path):
+    (tmp_path / "a").mkdir()
+    with pytest.raises(FileExistsError):
+        accelerate(dcgan_ckpt, "eager", tmp_path / "a", **QUICK)
+
+
+def test_onnxruntime_artifact_of_conditional_model(tmp_path, make):
+    pytest.importorskip("onnxruntime")
+    import turbopix
+
+    ckpt = turbopix.save(make("dcgan", num_classes=10), tmp_path / "c.safetensors")
+    art = load_artifact(accelerate(ckpt, "onnxruntime", tmp_path / "ort", **QUICK))
+    labels = torch.tensor([3, 1, 4])
+    expected = load_any(ckpt).sample(3, labels=labels, seed=2)
+    torch.testing.assert_close(art.sample(3, labels=labels, seed=2), expected, atol=1e-4, rtol=0)
+    with pytest.raises(ValueError, match="labels"):
+        art.generate(torch.zeros(1, art.latent_dim))
+
+
+def test_distilled_student_artifact_reloads_with_its_own_config(dcgan_ckpt, tmp_path):
+    pytest.importorskip("onnxruntime")
+    out = accelerate(dcgan_ckpt, "distill:0.5,onnxruntime", tmp_path / "student", **QUICK)
+    meta = json.loads((out / "artifact.json").read_text())
+    assert meta["checks"]["params"] < meta["checks"]["params_source"]
+    art = load_artifact(out)
+    assert art.config.g_width == 32  # half the source's 64
+    assert art.sample(3, seed=0).shape == (3, 1, 28, 28)
