@@ -278,7 +278,7 @@ def build_parser(model_name: str | None = None) -> argparse.ArgumentParser:
     for module in COMMAND_MODULES:
         importlib.import_module(module).add_commands(sub)
 
-    p = sub.add_parser("demo", help="train a small GAN and VAEs on MNIST and write an HTML report (~5 min on 2 cores)", formatter_class=_formatter)
+    p = sub.add_parser("demo", help="train a small GAN and two VAEs on MNIST and write an HTML report (about 4 min on 2 cores)", formatter_class=_formatter)
     p.add_argument("--out", default="runs/demo", help="report folder")
     p.add_argument("--data-root", help="dataset folder (default: $TURBOPIX_DATA)")
     p.add_argument("--data", default="mnist", help="dataset to train on (falls back to digits if it cannot be had)")
