@@ -19,3 +19,11 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"real datasets not found at {path} (set TURBOPIX_DATA to run these tests)")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """No test reads or writes the user's real cache (~/.cache/turbopix): one fresh cache per run."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TURBOPIX_CACHE", str(tmp_path_factory.mktemp("turbopix-cache")))
+        yield
