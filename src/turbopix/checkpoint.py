@@ -56,17 +56,24 @@ def atomic_save(tensors: dict[str, torch.Tensor], path: str | Path, metadata: di
     return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={FORMAT: json.dumps(metadata)}))
 
 
-def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """All tensors and the metadata of a checkpoint file, with errors that name the file."""
+def read_safetensors(
+    path: str | Path, *, what: str = "checkpoint", error: type[ValueError] = ValueError
+) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """All tensors and the raw header metadata of a safetensors file; ``error`` names the file."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
+        raise error(f"{what} not found: {path}")
     try:
         with safe_open(str(path), framework="pt") as f:
             header = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
+            return {k: f.get_tensor(k) for k in f.keys()}, header
     except (SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"{path} is not a readable safetensors checkpoint ({e})") from None
+        raise error(f"{path} is not a readable safetensors {what} ({e})") from None
+
+
+def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """All tensors and the metadata of a checkpoint file, with errors that name the file."""
+    tensors, header = read_safetensors(path, error=CheckpointError)
     if FORMAT not in header:
         raise CheckpointError(f"{path} is a safetensors file without turbopix metadata; was it written by turbopix.save?")
     try:

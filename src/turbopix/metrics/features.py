@@ -40,7 +40,6 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
 
@@ -256,15 +255,9 @@ def save_extractor(module: nn.Module, path: str | Path, *, architecture: str, co
 
 def read_extractor_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Tensors and the description (``{}`` if the file has none) of a safetensors weights file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ExtractorError(f"extractor weights not found: {path}")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            header = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError, ValueError) as e:
-        raise ExtractorError(f"{path} is not a readable safetensors file ({e})") from None
+    from turbopix.checkpoint import read_safetensors
+
+    tensors, header = read_safetensors(path, what="extractor weights file", error=ExtractorError)
     try:
         return tensors, json.loads(header[META_KEY]) if META_KEY in header else {}
     except json.JSONDecodeError as e:
