@@ -1,0 +1,272 @@
+"""The sample-quality table of docs/quality.md: every model trained on MNIST and Fashion-MNIST, evaluated.
+
+    python benchmarks/quality.py                                  # all 12 runs + 2 floors, ~17 min on 2 idle cores
+    python benchmarks/quality.py --datasets mnist --models dcgan,vae --n 5000
+
+For each dataset it first evaluates the floor (real train images, ``data:DATASET:train``, against
+the test split under the same metrics; this also extracts and caches the reference features), then
+trains each model with its recipe (``RECIPES``: seed 0, Adam with the family's default learning
+rate, EMA 0.999, no sample grids or intermediate checkpoints) into ``--out/DATASET/MODEL`` and
+evaluates its final weights with ``turbopix.evaluate.evaluate``: ``--n`` generated images (seed 0)
+against ``--n`` images of ``DATASET:test`` (all 10,000 at the default), features of the extractor
+registered for the dataset (``lenet-mnist`` / ``lenet-fashion``). How each metric is computed: the
+docstring of ``turbopix/evaluate.py`` and ``turbopix.metrics``.
+
+A run whose ``model.safetensors`` already exists is not trained again (the script says so): its
+recipe is checked against the run's ``run.json`` and its training time is read from the run's
+``log.jsonl``, so a rerun only re-evaluates. Delete the run directory to retrain.
+
+Results (every number with its provenance, the recipes, timings, load averages) are written
+atomically to ``--results`` after each run, so an interrupted run keeps what it finished; the
+markdown tables are printed at the end (docs/quality.md shows them).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import turbopix
+from turbopix.atomic import atomic_write
+from turbopix.evaluate import DEFAULT_METRICS, evaluate
+
+
+@dataclass
+class Recipe:
+    model: str  # registered model name
+    label: str  # row label in the tables
+    steps: int
+    batch_size: int
+    conditional: bool = False
+    model_options: dict[str, Any] = field(default_factory=dict)
+
+
+# Sized from measured speeds on 2 idle cores (docs/train_throughput.md, docs/demo.md): DCGAN 28px
+# ~1,650 images/s at batch 64, conv-VAE ~6,800/s and VAE ~28,000/s at batch 128. Each recipe's
+# steps are the knob; docs/quality.md gives the measured times.
+RECIPES: dict[str, Recipe] = {
+    "mlp-gan": Recipe("mlp-gan", "mlp-gan", 10000, 64),
+    "dcgan": Recipe("dcgan", "dcgan", 2500, 64, model_options={"g_width": 64, "d_width": 64}),
+    "dcgan-cond": Recipe("dcgan", "dcgan conditional", 2500, 64, conditional=True, model_options={"g_width": 64, "d_width": 64}),
+    "ae": Recipe("ae", "ae", 4000, 128),
+    "vae": Recipe("vae", "vae", 8000, 128),
+    "conv-vae": Recipe("conv-vae", "conv-vae", 4000, 128),
+}
+DATASETS = ("mnist", "fashion-mnist")
+SEED = 0
+FLOOR = "floor"
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _train_time_from_log(run: Path) -> tuple[float | None, float | None]:
+    """(seconds, images/s) of a finished run from the last line of its log.jsonl."""
+    try:
+        lines = (run / "log.jsonl").read_text().strip().splitlines()
+        last = json.loads(lines[-1])
+        return float(last["time"]), None
+    except (OSError, IndexError, KeyError, ValueError):
+        return None, None
+
+
+def _check_existing(run: Path, recipe: Recipe, dataset: str) -> None:
+    """Refuse to reuse a run that was trained with another recipe (its numbers would be mislabelled)."""
+    meta = json.loads((run / "run.json").read_text())
+    want = {"model": recipe.model, "data": f"{dataset}:train", "steps": recipe.steps, "batch_size": recipe.batch_size,
+            "num_classes": 10 if recipe.conditional else 0, **recipe.model_options}
+    data = meta["data"] if ":" in meta["data"] else f"{meta['data']}:train"  # run.json keeps the spec as given
+    have = {"model": meta["model"], "data": data, "steps": meta["train"]["steps"],
+            "batch_size": meta["train"]["batch_size"], "num_classes": meta["config"].get("num_classes", 0),
+            **{k: meta["config"].get(k) for k in recipe.model_options}}
+    if want != have:
+        raise SystemExit(f"{run} was trained with {have}, the recipe is {want}; delete the run directory to retrain")
+
+
+def train_one(key: str, recipe: Recipe, dataset: str, out: Path, data_root: str | None, threads: int | None) -> dict[str, Any]:
+    run = out / dataset / key
+    model_path = run / "model.safetensors"
+    if model_path.exists():
+        _check_existing(run, recipe, dataset)
+        seconds, _ = _train_time_from_log(run)
+        ips = recipe.steps * recipe.batch_size / seconds if seconds else None
+        print(f"  {key}: {model_path} exists, not training again (training time from its log.jsonl: "
+              f"{seconds:.1f} s)" if seconds else f"  {key}: {model_path} exists, not training again", flush=True)
+        return {"run": str(run), "model_path": str(model_path), "skipped": True, "seconds": seconds,
+                "images_per_s": ips, "load_before": _load(), "last_losses": None}
+    load_before = _load()
+    print(f"  {key}: training {recipe.steps} steps x batch {recipe.batch_size} (load {load_before[0]}) ...", flush=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        res = turbopix.train(recipe.model, dataset, out=run, steps=recipe.steps, batch_size=recipe.batch_size,
+                             conditional=recipe.conditional, model_options=dict(recipe.model_options), data_root=data_root,
+                             seed=SEED, progress=False, sample_every=0, ckpt_every=0, threads=threads)
+    print(f"  {key}: trained in {res.seconds:.1f} s ({res.images_per_s:.0f} images/s)", flush=True)
+    return {"run": str(run), "model_path": str(res.model_path), "skipped": False, "seconds": res.seconds,
+            "images_per_s": res.images_per_s, "load_before": load_before, "last_losses": res.last_losses}
+
+
+def evaluate_one(source: str, dataset: str, n: int, conditional: bool, data_root: str | None) -> dict[str, Any]:
+    metrics = (*DEFAULT_METRICS, "cas") if conditional else DEFAULT_METRICS
+    t = time.perf_counter()
+    result = evaluate(source, ref=f"{dataset}:test", metrics=metrics, n=n, seed=SEED, data_root=data_root, progress=False)
+    print(f"    evaluated {source} in {time.perf_counter() - t:.1f} s (reference cache: {result['reference'].get('cache')})",
+          flush=True)
+    return result
+
+
+# ------------------------------------------------------------------ tables
+
+
+def _row(label: str, train: str, ev: dict[str, Any]) -> str:
+    m = ev["metrics"]
+    p = m["prdc"]
+    cas = f"{m['cas']['accuracy']:.3f}" if "cas" in m else "–"
+    return (f"| {label} | {train} | {m['fid']['value']:.2f} | {m['kid']['value']:.4f} ± {m['kid']['std']:.4f} | "
+            f"{p['precision']:.3f} | {p['recall']:.3f} | {p['density']:.3f} | {p['coverage']:.3f} | "
+            f"{m['c2st']['accuracy']:.3f} | {cas} |")
+
+
+def markdown_tables(results: dict[str, Any]) -> str:
+    parts = []
+    for dataset, entry in results["datasets"].items():
+        rows = []
+        if FLOOR in entry:
+            rows.append(_row(f"floor: `data:{dataset}:train`", "–", entry[FLOOR]["evaluation"]))
+        for key, r in entry.get("models", {}).items():
+            tr = r["train"]
+            secs = f"{tr['seconds']:.0f}" if tr["seconds"] is not None else "?"
+            rows.append(_row(RECIPES[key].label if key in RECIPES else key, secs, r["evaluation"]))
+        any_ev = (entry.get(FLOOR) or next(iter(entry["models"].values())))["evaluation"]
+        prov = any_ev["metrics"]["fid"]["provenance"]
+        parts.append(f"### {dataset}: {prov['n_generated']} generated vs {prov['n_reference']} of `{prov['reference']}`, "
+                     f"extractor `{prov['extractor']}`, seed {prov['seed']}\n")
+        parts.append("| model | train s | FID ↓ | KID ↓ | precision ↑ | recall ↑ | density ↑ | coverage ↑ | C2ST acc. (0.5 best) | CAS ↑ |")
+        parts.append("|---|---|---|---|---|---|---|---|---|---|")
+        parts += rows
+        parts.append("")
+    return "\n".join(parts)
+
+
+def _extra_row(label: str, ev: dict[str, Any]) -> str:
+    m = ev["metrics"]
+    d, i, c = m["diversity"], m["is"], m["classes"]
+    return (f"| {label} | {i['value']:.2f} ± {i['std']:.2f} (real {i['reference_value']:.2f}) | "
+            f"{c['covered_classes']}/{c['num_classes']} | {c['kl']:.3f} | {d['value']:.2f} (real {d['reference_value']:.2f}) |")
+
+
+def extra_tables(results: dict[str, Any]) -> str:
+    """The other default metrics (IS analogue, class-mode coverage, diversity), from the same evaluations."""
+    parts = []
+    for dataset, entry in results["datasets"].items():
+        parts.append(f"#### {dataset}: other metrics of the same evaluations\n")
+        parts.append("| model | IS (extractor logits) | classes covered | class KL ↓ | diversity |")
+        parts.append("|---|---|---|---|---|")
+        if FLOOR in entry:
+            parts.append(_extra_row(f"floor: `data:{dataset}:train`", entry[FLOOR]["evaluation"]))
+        for key, r in entry.get("models", {}).items():
+            parts.append(_extra_row(RECIPES[key].label if key in RECIPES else key, r["evaluation"]))
+        parts.append("")
+    return "\n".join(parts)
+
+
+def recipe_table(keys: list[str]) -> str:
+    lines = ["| model | key | steps | batch | images seen | conditional | model options |", "|---|---|---|---|---|---|---|"]
+    for k in keys:
+        r = RECIPES[k]
+        opts = ", ".join(f"{a}={b}" for a, b in r.model_options.items()) or "defaults"
+        lines.append(f"| {r.label} | `{k}` | {r.steps:,} | {r.batch_size} | {r.steps * r.batch_size:,} | "
+                     f"{'yes' if r.conditional else 'no'} | {opts} |")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ main
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default="runs/quality", help="folder for the run directories (OUT/DATASET/MODEL)")
+    p.add_argument("--n", type=int, default=10000, help="generated and reference images per evaluation")
+    p.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated: mnist, fashion-mnist")
+    p.add_argument("--models", default=",".join(RECIPES), help=f"comma-separated, from: {', '.join(RECIPES)}")
+    p.add_argument("--no-floor", action="store_true", help="skip the real-vs-real floor evaluations")
+    p.add_argument("--data-root", default=None, help="datasets folder (default: $TURBOPIX_DATA)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads for training and evaluation (default: torch's choice)")
+    p.add_argument("--results", default="benchmarks/results/quality.json", help="JSON written atomically after each run")
+    p.add_argument("--tables-from", metavar="JSON", default=None,
+                   help="only print the tables of an existing results file (no training, no evaluation)")
+    args = p.parse_args()
+    if args.tables_from:
+        done = json.loads(Path(args.tables_from).read_text())
+        print(recipe_table(list(done["recipes"])) + "\n\n" + markdown_tables(done) + "\n" + extra_tables(done))
+        return
+
+    datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    keys = [m.strip() for m in args.models.split(",") if m.strip()]
+    if bad := [d for d in datasets if d not in DATASETS]:
+        p.error(f"unknown dataset(s) {bad}; choose from {DATASETS}")
+    if bad := [k for k in keys if k not in RECIPES]:
+        p.error(f"unknown model(s) {bad}; choose from {list(RECIPES)}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    out, results_path = Path(args.out), Path(args.results)
+    t0 = time.perf_counter()
+    results: dict[str, Any] = {
+        "benchmark": "benchmarks/quality.py",
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "started": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+                    "python": platform.python_version(), "platform": platform.platform(), "processor": platform.processor()},
+        "turbopix_version": turbopix.__version__,
+        "n": args.n,
+        "seed": SEED,
+        "recipes": {k: asdict(RECIPES[k]) for k in keys},
+        "load_average_start": _load(),
+        "datasets": {},
+    }
+
+    def save() -> None:
+        results["elapsed_s"] = round(time.perf_counter() - t0, 1)
+        results["load_average_now"] = _load()
+        atomic_write(results_path, lambda tmp: Path(tmp).write_text(json.dumps(results, indent=1) + "\n"))
+
+    for dataset in datasets:
+        print(f"== {dataset}", flush=True)
+        entry: dict[str, Any] = results["datasets"].setdefault(dataset, {})
+        if not args.no_floor:
+            source = f"data:{dataset}:train"
+            print(f"  floor: {source} vs {dataset}:test", flush=True)
+            entry[FLOOR] = {"source": source, "evaluation": evaluate_one(source, dataset, args.n, True, args.data_root)}
+            save()
+        models = entry.setdefault("models", {})
+        for key in keys:
+            recipe = RECIPES[key]
+            tr = train_one(key, recipe, dataset, out, args.data_root, args.threads)
+            ev = evaluate_one(tr["model_path"], dataset, args.n, recipe.conditional, args.data_root)
+            models[key] = {"recipe": asdict(recipe), "train": tr, "evaluation": ev}
+            save()
+
+    results["finished"] = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    save()
+    print()
+    print(recipe_table(keys))
+    print()
+    print(markdown_tables(results))
+    print(extra_tables(results))
+    print(f"total wall time {time.perf_counter() - t0:.0f} s; load average at the end {_load()}; results in {results_path}")
+
+
+if __name__ == "__main__":
+    main()
