@@ -7,11 +7,16 @@ For each checkpoint it builds one artifact per recipe with ``turbopix.accel.acce
 thread: on a shared, oversubscribed machine the small training loops of pruning recovery run many
 times faster single-threaded), then runs ``turbopix.accel.bench`` on all of them together (on
 ``--threads``, default 2), and writes docs/speed.md (tables, the issue's targets, met or not, with
-the numbers) and the raw rows as JSON. Checkpoints used by docs/speed.md were trained with::
+the numbers) and the raw rows as JSON. docs/speed.md was made from the MNIST and Fashion-MNIST
+models of the quality benchmark (``python benchmarks/quality.py``, recipes in docs/quality.md)
+plus a 64 px DCGAN, with::
 
-    turbopix train --model mlp-gan --data mnist --steps 3000 --out runs/accel-mlpgan-mnist
-    turbopix train --model dcgan --data mnist --steps 700 --threads 1 --out runs/accel-dcgan-mnist
     turbopix train --model dcgan --data mnist --image-size 64 --steps 250 --threads 1 --out runs/accel-dcgan64-mnist
+    python benchmarks/speed.py --model dcgan28=runs/quality/mnist/dcgan/model.safetensors \
+        --model dcgan64=runs/accel-dcgan64-mnist/model.safetensors \
+        --model mlp-gan=runs/quality/mnist/mlp-gan/model.safetensors \
+        --model dcgan28-fashion=runs/quality/fashion-mnist/dcgan/model.safetensors \
+        --artifacts /tmp/speed-art --json benchmarks/results/speed.json
 """
 from __future__ import annotations
 
@@ -166,7 +171,8 @@ def write_doc(rows_by_model: dict[str, list[dict]], models: dict[str, str], args
         "peak RSS growth of a fresh process running the variant; parameters and FLOPs per image of the network "
         "actually run (counted with FlopCounterMode); achieved FLOP/s as % of the reference matmul of the "
         "variant's precision measured in the same rounds; largest pixel difference to eager fp32 on the same "
-        "latents (images in [-1, 1]); FID with `lenet-mnist` features against 2,000 `mnist:test` images and its "
+        "latents (images in [-1, 1]); FID with the shipped extractor of the model's dataset (`lenet-mnist` or "
+        "`lenet-fashion`) against 2,000 images of its test split, and its "
         "change relative to eager fp32 on the same 2,000 latents.",
         "",
         *sections,
@@ -208,7 +214,7 @@ def main() -> int:
             continue
         print(f"{name}: building artifacts ...", file=sys.stderr)
         torch.set_num_threads(1)
-        arts = build(name, ckpt, [r for r in recipes if name != "mlp-gan" or "channels_last" not in r], Path(args.artifacts), args.data_root)
+        arts = build(name, ckpt, [r for r in recipes if not name.startswith("mlp-gan") or "channels_last" not in r], Path(args.artifacts), args.data_root)
         torch.set_num_threads(args.threads)
         print(f"{name}: benchmarking ...", file=sys.stderr)
         rows = bench(ckpt, arts, batches=batches, rounds=args.rounds, quality_n=args.quality_n, threads=args.threads, data_root=args.data_root)
