@@ -90,6 +90,12 @@ def test_refuses_to_train_over_an_earlier_run(digits, tmp_path):
         turbopix.train("vae", digits, out=tmp_path / "empty", resume=True, steps=5, **FAST)
 
 
+def test_bad_options_write_nothing(digits, tmp_path):
+    with pytest.raises(ValueError, match="larger than the dataset"):
+        turbopix.train("vae", digits, out=tmp_path / "run", steps=5, **dict(FAST, batch_size=5000))
+    assert not (tmp_path / "run").exists()  # a corrected retry is not refused as "already a run"
+
+
 def test_mismatched_model_and_data(digits, tmp_path):
     with pytest.raises(ValueError, match="makes 1x28x28 images but digits:train has 1x8x8"):
         turbopix.train(turbopix.create_model("vae"), digits, out=tmp_path, steps=5, **FAST)

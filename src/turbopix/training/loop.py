@@ -120,6 +120,7 @@ def train(
     dist = dist or distributed.current()
     shard = dist.shard(cfg.batch_size)  # rows of the global batch this rank trains on
     check_compatible(model, data)
+    order = BatchOrder(len(data), cfg.batch_size, cfg.seed)  # validates the batch size before anything is written
     resume_from = dist.on_main(lambda: _prepare_out(out, resume, restarted=dist.restart > 0))
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -145,7 +146,6 @@ def train(
     if dist.is_main:
         _trim_log(log_path, step)
 
-    order = BatchOrder(len(data), cfg.batch_size, cfg.seed)
     grid_z, grid_y, grid_nrow = grid_inputs(model, 64, cfg.seed + 1)
     conditional = model.num_classes > 0
     sums: dict[str, float] = {}
