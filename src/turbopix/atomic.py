@@ -32,3 +32,8 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """``atomic_write`` for a text file (JSON, HTML, logs)."""
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))

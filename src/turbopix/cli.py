@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from .atomic import atomic_write
 from .config import TrainConfig, add_config_args, given_args
 from .registry import MODELS, UnknownNameError
 from .training.distributed import DEFAULT_TIMEOUT_S, TIMEOUT_ENV, add_launcher_args
@@ -148,9 +149,13 @@ def cmd_sample(args: argparse.Namespace) -> int:
         for i, img in enumerate(to_uint8(images)):
             save_image(img, out / f"{i:05d}.png")
     else:  # npz: uint8 (N, H, W, C) plus labels, written atomically
-        tmp = out.with_name(f".{out.name}.tmp.npz")
-        np.savez_compressed(tmp, images=to_uint8(images), labels=(labels if labels is not None else torch.full((args.n,), -1)).numpy())
-        tmp.replace(out)
+        arrays = {"images": to_uint8(images), "labels": (labels if labels is not None else torch.full((args.n,), -1)).numpy()}
+
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as f:  # a file object: savez would append ".npz" to a bare name
+                np.savez_compressed(f, **arrays)
+
+        atomic_write(out, write)
     print(f"wrote {args.n} samples to {out}")
     return 0
 

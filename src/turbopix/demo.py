@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from .api import train
+from .atomic import atomic_write_text
 from .data import DataError, ImageData, load_dataset
 from .metrics.elbo import evaluate_elbo
 from .sampling import save_grid
@@ -91,10 +92,10 @@ def run_demo(out: Path, *, data: str = "mnist", data_root: str | Path | None = N
     total = time.perf_counter() - t0
     summary = {"data": data_name, "quick": quick, "total_seconds": total, "threads": torch.get_num_threads(),
                "torch": torch.__version__, "machine": platform.processor() or platform.machine(), "runs": rows}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     _overview([out / r["model"] / "samples" / "final.png" for r in rows], out / "samples_overview.png")
     report = out / "report.html"
-    report.write_text(_html(summary, out))
+    atomic_write_text(report, _html(summary, out))
     print(f"demo finished in {total:.0f} s")
     return report
 

@@ -276,9 +276,6 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def write_json(rows: list[dict[str, Any]], path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(rows, indent=2) + "\n")
-    tmp.replace(path)
-    return path
+    from ..atomic import atomic_write_text
+
+    return atomic_write_text(path, json.dumps(rows, indent=2) + "\n")

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from ..atomic import atomic_write_text
 from ..checkpoint import model_metadata, read_checkpoint, save
 from ..config import TrainConfig, config_to_dict
 from ..data.base import ImageData
@@ -93,18 +94,14 @@ def _prepare_out(out: Path, resume: bool, restarted: bool = False) -> Path | Non
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(obj, indent=2))
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps(obj, indent=2))
 
 
 def _trim_log(log_path: Path, step: int) -> None:
     """On resume, drop log lines written after the checkpoint we continue from."""
     if log_path.exists():
         keep = [line for line in log_path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
-        tmp = log_path.with_suffix(".tmp")
-        tmp.write_text("".join(line + "\n" for line in keep))
-        tmp.replace(log_path)
+        atomic_write_text(log_path, "".join(line + "\n" for line in keep))
 
 
 def train(
