@@ -32,7 +32,7 @@ import torch
 
 from .artifact import is_artifact, load_artifact
 from .flops import count_flops, count_params
-from .peaks import PeakReference, peak_references
+from .peaks import peak_references
 from ..checkpoint import load
 from .runtimes import TorchRunner
 

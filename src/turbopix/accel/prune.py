@@ -30,13 +30,12 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from ..checkpoint import CheckpointError, read_checkpoint, unwrap
+from ..checkpoint import unwrap
 from ..models.base import ImageGenerator
 from .distill import DistillReport, distill
 from .flops import count_flops, count_params

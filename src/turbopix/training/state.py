@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from ..checkpoint import atomic_save, clean_state_dict, model_metadata, read_checkpoint, unwrap
+from ..checkpoint import atomic_save, clean_state_dict, model_metadata, unwrap
 from .ema import EMA
 
 
@@ -53,14 +53,6 @@ def save_training_checkpoint(
         optim_meta[name] = m
     meta = model_metadata(model, kind="training", step=step, optimizers=optim_meta, **run_meta)
     return atomic_save(tensors, path, meta, overwrite=True)
-
-
-def load_training_checkpoint(
-    path: Path, model: torch.nn.Module, ema: EMA | None, optimizers: dict[str, torch.optim.Optimizer]
-) -> int:
-    """Restore everything in place; returns the step to continue from."""
-    tensors, meta = read_checkpoint(path)
-    return restore_training_state(tensors, meta, model, ema, optimizers)
 
 
 def restore_training_state(
