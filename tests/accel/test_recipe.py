@@ -12,7 +12,7 @@ from turbopix.accel.recipe import RecipeError, accelerate, parse_recipe
 QUICK = dict(finetune_steps=5, distill_steps=5, calib_size=64, quality_n=64, ref=None, log=lambda s: None)
 
 
-@pytest.mark.parametrize("text", ["prune:0.5,int8", "distill:0.25", "channels_last,bf16,compile", "ort", "openvino:bf16", "eager"])
+@pytest.mark.parametrize("text", ["prune:0.5,int8", "distill:0.25", "channels_last,bf16,compile", "ort", "openvino:bf16", "eager", "int8,nolower"])
 def test_valid_recipes_parse(text):
     assert parse_recipe(text)
 
@@ -20,6 +20,7 @@ def test_valid_recipes_parse(text):
 @pytest.mark.parametrize("text,message", [
     ("", "empty"), ("int8,prune:0.5", "before runtime"), ("int8,onnxruntime", "pick one runtime"),
     ("int8,bf16", "pick one runtime"), ("prune:2", "fraction"), ("squash", "unknown step 'squash'"), ("int8:4", "no argument"),
+    ("channels_last,nolower", "only applies"), ("int8,nolower:1", "no argument"),
 ])
 def test_bad_recipes_say_what_is_wrong(text, message):
     with pytest.raises(RecipeError, match=message):
@@ -45,11 +46,27 @@ def test_prune_int8_artifact(dcgan_ckpt, tmp_path):
     checks = meta["checks"]
     assert checks["flops_per_image"] < checks["flops_per_image_source"] and checks["params"] < checks["params_source"]
     assert checks["int8_weight_layers"] == {"int8": 3, "total": 3}
+    # exported lowered (lower.py): the first layer runs as a matrix product, the 1-channel output
+    # layer as a convolution, the middle one stays a deconvolution, all three in int8
+    assert checks["lowering"]["point_to_grid"] and checks["lowering"]["subpixel"]
+    precisions = checks["openvino_layer_precisions"]
+    for kind in ("FullyConnected", "Deconvolution", "Convolution"):
+        ran = {p for k, counts in precisions.items() if k.startswith(kind) for p in counts}
+        assert ran and ran <= {"i8", "u8"}, (kind, precisions)
     assert meta["steps"][0]["flop_cut"] > 0.5
     art = load_artifact(out)
     images = art.sample(8, seed=0)
     assert images.shape == (8, 1, 28, 28) and images.abs().max() <= 1.0
     assert art.model.generator.decoder.net[0].weight.shape[1] == 64  # the pruned torch model came back too
+
+
+def test_nolower_keeps_the_plain_export(dcgan_ckpt, tmp_path):
+    pytest.importorskip("openvino")
+    pytest.importorskip("nncf")
+    meta = json.loads((accelerate(dcgan_ckpt, "int8,nolower", tmp_path / "plain", **QUICK) / "artifact.json").read_text())
+    assert "lowering" not in meta["checks"] and meta["recipe"] == "int8,nolower"
+    assert set(meta["checks"]["openvino_layer_precisions"]["Deconvolution"]) <= {"i8", "u8"}
+    assert sum(meta["checks"]["openvino_layer_precisions"]["Deconvolution"].values()) == 3
 
 
 def test_existing_output_is_not_overwritten(dcgan_ckpt, tmp_path):

@@ -14,6 +14,11 @@ runtime steps (how the final model is executed; at most one of the first three)
     ``channels_last``, ``bf16``, ``compile``
                           PyTorch paths, combinable (``torch_paths.py``)
     ``eager``             plain PyTorch (the default when no runtime step is given)
+modifier
+    ``nolower``           with int8 / openvino / onnxruntime: export the layers as they are. By
+                          default the exported model is first rewritten exactly (``lower.py``: batch
+                          norm folded, 1x1-input and thin transposed convolutions turned into dense
+                          kernels); this step keeps the plain export, for comparison
 """
 from __future__ import annotations
 
@@ -35,6 +40,7 @@ from .flops import count_flops, count_params
 MODEL_STEPS = {"prune": 0.5, "distill": 0.5}  # name -> default argument
 EXCLUSIVE_RUNTIMES = ("int8", "openvino", "onnxruntime")
 TORCH_FLAGS = ("channels_last", "bf16", "compile")
+MODIFIERS = ("nolower",)
 ALIASES = {"ort": "onnxruntime", "onnx": "onnxruntime", "ov": "openvino", "channels-last": "channels_last"}
 
 
@@ -53,7 +59,7 @@ class Step:
 
 def parse_recipe(text: str) -> list[Step]:
     """Steps of a recipe, validated (see the module docstring for the grammar)."""
-    valid = ", ".join([*MODEL_STEPS, *EXCLUSIVE_RUNTIMES, *TORCH_FLAGS, "eager"])
+    valid = ", ".join([*MODEL_STEPS, *EXCLUSIVE_RUNTIMES, *TORCH_FLAGS, "eager", *MODIFIERS])
     steps: list[Step] = []
     for part in (p.strip() for p in text.split(",")):
         if not part:
@@ -72,6 +78,9 @@ def parse_recipe(text: str) -> list[Step]:
             value = float(step.arg) if step.arg is not None else MODEL_STEPS[step.name]
             if not 0 < value < 1:
                 raise RecipeError(f"recipe '{text}': {step.name} takes a fraction in (0, 1), got {step.arg}")
+        elif step.name in MODIFIERS:
+            if step.arg is not None:
+                raise RecipeError(f"recipe '{text}': step '{step.name}' takes no argument")
         elif step.name in (*EXCLUSIVE_RUNTIMES, *TORCH_FLAGS, "eager"):
             seen_runtime = True
             runtimes.append(step.name)
@@ -83,6 +92,8 @@ def parse_recipe(text: str) -> list[Step]:
     torch_flags = [r for r in runtimes if r in TORCH_FLAGS]
     if len(exclusive) > 1 or (exclusive and torch_flags) or (len(runtimes) > 1 and "eager" in runtimes):
         raise RecipeError(f"recipe '{text}': pick one runtime: one of {', '.join(EXCLUSIVE_RUNTIMES)}, eager, or PyTorch flags {', '.join(TORCH_FLAGS)}")
+    if any(s.name == "nolower" for s in steps) and not exclusive:
+        raise RecipeError(f"recipe '{text}': 'nolower' only applies to the exported runtimes {', '.join(EXCLUSIVE_RUNTIMES)}")
     return steps
 
 
@@ -185,13 +196,18 @@ def _build_runtime(model: ImageGenerator, steps: list[Step], folder: Path, check
                    calib_size: int, data_root: str | Path | None, log: Any) -> dict[str, Any]:
     """Write the runtime's files into ``folder``; return artifact.json's ``runtime`` entry."""
     names = [s.name for s in steps]
+    exported = model  # what goes to ONNX: the model, or its exact rewrite for inference kernels
+    if any(n in EXCLUSIVE_RUNTIMES for n in names) and "nolower" not in names:
+        from .lower import lower_for_inference
+
+        exported, checks["lowering"] = lower_for_inference(model)
     if "int8" in names:
         from .quantize import calibration_batches, int8_layers, quantize_int8, save_openvino, weight_layers_in_int8
         from .runtimes import OpenVINORunner
 
         data, spec = _calibration_data(model, calib, data_root)
         log(f"quantizing to int8 with NNCF, calibrated on {calib_size} inputs ({spec or 'latent prior only'}) ...")
-        qmodel = quantize_int8(model, calibration_batches(model, data, n=calib_size))
+        qmodel = quantize_int8(exported, calibration_batches(model, data, n=calib_size))
         save_openvino(qmodel, folder / "model.xml")
         compiled = OpenVINORunner(folder / "model.xml", chunk=0).compiled
         low, total = weight_layers_in_int8(compiled)
@@ -202,7 +218,7 @@ def _build_runtime(model: ImageGenerator, steps: list[Step], folder: Path, check
     if "openvino" in names or "onnxruntime" in names:
         from .export import export_onnx
 
-        report = export_onnx(model, folder / "model.onnx")
+        report = export_onnx(exported, folder / "model.onnx")
         checks["onnx_export"] = report.to_json()
         if "onnxruntime" in names:
             return {"kind": "onnxruntime", "file": "model.onnx", "label": "onnxruntime"}
