@@ -243,10 +243,10 @@ def test_restarted_workers_resume_from_the_last_checkpoint(ref, tmp_path):
 
 # ---------------------------------------------------------------- no processes needed
 def test_the_global_batch_is_split_evenly():
-    assert [Dist(rank=r, world_size=4).shard(64) for r in range(4)] == [(0, 16), (16, 32), (32, 48), (48, 64)]
-    assert Dist().shard(30) == (0, 30)
+    assert [Dist(rank=r, world_size=4).check_batch(64) for r in range(4)] == [16] * 4
+    assert Dist().check_batch(30) == 30
     with pytest.raises(ValueError, match="global batch.*use 28 or 32"):
-        Dist(rank=0, world_size=4).shard(30)
+        Dist(rank=0, world_size=4).check_batch(30)
 
 
 def test_launcher_flags_are_split_off_and_passed_to_torchrun():

@@ -2,8 +2,10 @@
 
 How a distributed run stays equal to a single-process one
 ---------------------------------------------------------
-``schedule.py`` draws each step's image indices and latent noise for the *global* batch from
-(seed, step) alone, so rank r of W simply takes rows [r*B/W, (r+1)*B/W) of both (:meth:`Dist.shard`).
+``schedule.py`` deals each rank its images with PyTorch's ``DistributedSampler`` (rank r of W gets
+positions r, r+W, ... of the epoch's permutation, which depends on (seed, epoch) alone) and draws
+the latent noise for the *global* batch from (seed, step), of which rank r takes the same rows
+r::W; so the W ranks of a step see exactly one process's global batch and noise.
 DistributedDataParallel averages gradients over ranks; every Task's loss is a per-sample mean over
 its shard (the VAE's is summed over pixels and averaged over images), and the shards are equal in
 size, so that average is the gradient of the global-batch loss. What remains is batch norm, whose
@@ -59,16 +61,15 @@ class Dist:
         """Rank 0: the only process that writes logs, samples and checkpoints."""
         return self.rank == 0
 
-    def shard(self, global_batch: int) -> tuple[int, int]:
-        """Rows [start, stop) of the global batch that this rank trains on."""
+    def check_batch(self, global_batch: int) -> int:
+        """Images per rank for a global batch; a clear error when it does not split evenly."""
         if global_batch % self.world_size:
             lo, hi = global_batch - global_batch % self.world_size, global_batch + (-global_batch) % self.world_size
             raise ValueError(
                 f"--batch-size {global_batch} is the global batch, split evenly over {self.world_size} processes; "
                 f"it does not divide by {self.world_size}: use {lo or hi} or {hi}"
             )
-        per = global_batch // self.world_size
-        return self.rank * per, (self.rank + 1) * per
+        return global_batch // self.world_size
 
     def wrap(self, module: nn.Module) -> nn.Module:
         """``module`` in DistributedDataParallel (gradients averaged over ranks); itself on one process."""

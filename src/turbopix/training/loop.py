@@ -115,9 +115,10 @@ def train(
     """
     out = Path(out)
     dist = dist or distributed.current()
-    shard = dist.shard(cfg.batch_size)  # rows of the global batch this rank trains on
+    dist.check_batch(cfg.batch_size)
     check_compatible(model, data)
-    order = BatchOrder(len(data), cfg.batch_size, cfg.seed)  # validates the batch size before anything is written
+    # this rank's images (a DistributedSampler shard); validates the batch size before anything is written
+    order = BatchOrder(len(data), cfg.batch_size, cfg.seed, dist.rank, dist.world_size)
     resume_from = dist.on_main(lambda: _prepare_out(out, resume, restarted=dist.restart > 0))
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -169,11 +170,10 @@ def train(
         stack.enter_context(bar)
         log = stack.enter_context(log_path.open("a")) if dist.is_main else None
         while step < cfg.steps:
-            index = order.indices(step)
-            x, y = data.batch(index[shard[0] : shard[1]] if dist.enabled else index)
+            x, y = data.batch(order.indices(step))
             if dist.device.type != "cpu":
                 x, y = x.to(dist.device, non_blocking=True), y.to(dist.device, non_blocking=True)
-            noise = StepNoise(cfg.seed, step, cfg.batch_size, *shard)
+            noise = StepNoise(cfg.seed, step, cfg.batch_size, dist.rank, dist.world_size)
             try:
                 losses = task.step(x, y if conditional else None, noise)
                 # on several processes: global-batch means, so the log matches one process and a

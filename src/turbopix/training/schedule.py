@@ -1,12 +1,20 @@
 """Which images and which noise each step sees, as pure functions of (seed, step).
 
 Nothing here keeps state, so a resumed run sees exactly the batches and noise an uninterrupted run
-would have, without saving RNG state. The batch and the noise are drawn for the *global* batch and
-then sliced per process, so N processes see the same samples and noise as one process would.
+would have, without saving RNG state.
+
+Images: PyTorch's ``DistributedSampler`` (``shuffle=True``, ``drop_last=True``, ``set_epoch`` per
+epoch) deals each rank every N-th index of the epoch's permutation, a permutation that depends only
+on (seed, epoch). Rank r's j-th image of a step is therefore position ``j*N + r`` of the *global*
+batch, and the N ranks together see exactly the images one process sees with the same global batch
+size, whatever N is. The noise is drawn for the global batch and each rank takes the same rows
+(``r::N``), so every image meets the same noise on any number of processes; that is what makes
+2-process training equal 1-process training (``tests/training/test_distributed.py``).
 """
 from __future__ import annotations
 
 import torch
+from torch.utils.data import DistributedSampler
 
 _MIX = 1_000_003  # a prime that keeps (seed, step) pairs from colliding in the generator seed
 
@@ -16,30 +24,38 @@ def step_generator(seed: int, step: int, stream: int = 0) -> torch.Generator:
 
 
 class BatchOrder:
-    """Epochs of random permutations; step s takes the s-th global batch (the ragged tail is dropped)."""
+    """This rank's images for each step: epochs of ``DistributedSampler`` shards, cut into batches
+    of ``batch_size / world_size`` (the global batch is what the user asked for; the ragged tail of
+    each epoch is dropped)."""
 
-    def __init__(self, num_samples: int, batch_size: int, seed: int) -> None:
+    def __init__(self, num_samples: int, batch_size: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
         if batch_size > num_samples:
             raise ValueError(f"batch size {batch_size} is larger than the dataset ({num_samples} images)")
-        self.n, self.batch, self.seed = num_samples, batch_size, seed
-        self.per_epoch = num_samples // batch_size
-        self._epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
+        if batch_size % world_size:
+            raise ValueError(f"the global batch {batch_size} does not split evenly over {world_size} processes")
+        self.per_rank = batch_size // world_size
+        # ``range`` serves as the dataset: the sampler only needs its length
+        self.sampler = DistributedSampler(range(num_samples), num_replicas=world_size, rank=rank, shuffle=True, seed=seed, drop_last=True)
+        self.per_epoch = num_samples // batch_size  # = len(shard) // per_rank: the same steps on every rank
+        self._epoch, self._shard = -1, torch.empty(0, dtype=torch.long)
 
     def indices(self, step: int) -> torch.Tensor:
         epoch, i = divmod(step, self.per_epoch)
         if epoch != self._epoch:
             self._epoch = epoch
-            self._perm = torch.randperm(self.n, generator=step_generator(self.seed, epoch, stream=1))
-        return self._perm[i * self.batch : (i + 1) * self.batch]
+            self.sampler.set_epoch(epoch)  # a new permutation each epoch, the same on every rank
+            self._shard = torch.tensor(list(self.sampler), dtype=torch.long)
+        return self._shard[i * self.per_rank : (i + 1) * self.per_rank]
 
 
 class StepNoise:
-    """Gaussian noise for one step: drawn for the global batch, rows [start, stop) returned."""
+    """Gaussian noise for one step: drawn for the global batch, this rank's rows ``rank::world_size``
+    returned (the rows of its images in the global batch, see the module docstring)."""
 
-    def __init__(self, seed: int, step: int, global_batch: int, start: int = 0, stop: int | None = None) -> None:
+    def __init__(self, seed: int, step: int, global_batch: int, rank: int = 0, world_size: int = 1) -> None:
         self.gen = step_generator(seed, step, stream=2)
         self.global_batch = global_batch
-        self.rows = slice(start, global_batch if stop is None else stop)
+        self.rows = slice(rank, None, world_size)
 
     def randn(self, *shape: int) -> torch.Tensor:
         return torch.randn(self.global_batch, *shape, generator=self.gen)[self.rows]
