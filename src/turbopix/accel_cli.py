@@ -64,6 +64,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--ref", default="auto", help="FID reference ('auto': the training data's test split; 'none': skip FID)")
     p.add_argument("--data-root", help="dataset folder (default: $TURBOPIX_DATA)")
     p.add_argument("--no-memory", action="store_true", help="skip the per-variant peak-memory subprocesses")
+    p.add_argument("--default-malloc", action="store_true",
+                   help="keep glibc's default mmap threshold (by default it is raised: eager PyTorch at large batches swung 2x with it)")
     p.add_argument("--threads", type=int, help="CPU threads for every variant and runtime (default: torch's choice)")
     p.add_argument("--json", help="also write the rows as JSON to this file")
     p.add_argument("--quick", action="store_true", help="2 short rounds, 256 images for quality, no memory (smoke tests)")
@@ -105,7 +107,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     options = dict(rounds=args.rounds, quality_n=args.quality_n, memory=not args.no_memory, target_s=0.3)
     if args.quick:
         options.update(rounds=2, quality_n=min(args.quality_n, 256), memory=False, target_s=0.03)
-    rows = bench(args.checkpoint, args.artifacts, batches=args.batch, ref=_none(args.ref), threads=args.threads, data_root=args.data_root, **options)
+    rows = bench(args.checkpoint, args.artifacts, batches=args.batch, ref=_none(args.ref), threads=args.threads, data_root=args.data_root,
+                 steady_malloc=not args.default_malloc, **options)
     print(to_markdown(rows))
     if args.json:
         print(f"wrote {write_json(rows, Path(args.json))}", file=sys.stderr)

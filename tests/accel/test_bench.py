@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from turbopix.accel.bench import bench, to_markdown
+from turbopix.accel.bench import bench, steady_allocator, to_markdown
 from turbopix.accel.recipe import accelerate
 from turbopix.cli import main
 
@@ -24,6 +24,16 @@ def test_bench_rows(mlpgan_ckpt, ort_artifact):
     assert rows[0]["speedup"] == 1.0
     assert rows[2]["max_abs_error"] < 1e-4
     assert "| onnxruntime | 8 |" in to_markdown(rows)
+    assert all(r["steady_malloc"] == steady_allocator() for r in rows)
+
+
+def test_steady_allocator_applies_on_glibc():
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt thresholds are glibc's")
+    assert steady_allocator() is True
+    assert steady_allocator() is True  # idempotent
 
 
 def test_bench_measures_memory_in_a_subprocess(mlpgan_ckpt):

@@ -14,6 +14,13 @@ variant and batch, as medians over rounds:
   FLOP/s over the reference of the variant's precision measured in the same rounds;
 * quality against eager fp32 on the same latents (``quality.py``): ``max_abs_error`` and
   ``fid`` / ``fid_delta_rel`` when a feature extractor for the training data is available.
+
+The baseline is made steady first (:func:`steady_allocator`, ``steady_malloc=True``): with glibc's
+default settings every tensor above its mmap threshold is a fresh ``mmap`` that page-faults on each
+call, and the threshold adapts with the process's history, so eager PyTorch's 28 px DCGAN at batch
+256 (25 MB activations) ran at 6.6k-10k images/s in some fresh processes and 14k in others or with
+the threshold raised. A baseline that swings 2x would make every speed-up mean little; raising the
+threshold gives eager PyTorch its better speed, and the speed-ups are against that.
 """
 from __future__ import annotations
 
@@ -119,15 +126,37 @@ def measure_memory(spec: str, batches: Sequence[int], threads: int) -> dict[int,
     return out
 
 
+def steady_allocator() -> bool:
+    """Keep large allocations on glibc's heap (mmap and trim thresholds at 1 GiB) in this process.
+
+    Returns False where it does not apply (not glibc). Process-wide and permanent: meant for
+    benchmark processes (``turbopix bench``, ``benchmarks/``), not for library code.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if sys.platform != "linux" or not name:
+        return False
+    try:
+        mallopt = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError):  # musl and other libcs have no mallopt
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+    return bool(mallopt(m_mmap_threshold, 1 << 30)) and bool(mallopt(m_trim_threshold, 1 << 30))
+
+
 MEMORY_TIMEOUT_S = 300
-_MEMORY_CHILD = "import json, sys; from turbopix.accel.bench import measure_memory; print(json.dumps(measure_memory(sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3]))))"
+_MEMORY_CHILD = ("import json, sys; from turbopix.accel.bench import measure_memory, steady_allocator; "
+                 "sys.argv[4] == '1' and steady_allocator(); "
+                 "print(json.dumps(measure_memory(sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3]))))")
 
 
-def _memory_in_subprocess(spec: str, batches: Sequence[int], threads: int, log: Callable[[str], None]) -> dict[int, float]:
+def _memory_in_subprocess(spec: str, batches: Sequence[int], threads: int, steady: bool, log: Callable[[str], None]) -> dict[int, float]:
     """:func:`measure_memory` in a fresh interpreter (a plain subprocess: a multiprocessing pool
     hung here once, in a parent that had OpenVINO threads running). {} if it fails."""
     try:
-        done = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, spec, json.dumps(list(batches)), str(threads)],
+        done = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, spec, json.dumps(list(batches)), str(threads), str(int(steady))],
                               capture_output=True, text=True, timeout=MEMORY_TIMEOUT_S, check=True)
         return {int(k): v for k, v in json.loads(done.stdout.strip().splitlines()[-1]).items()}
     except (subprocess.SubprocessError, ValueError, IndexError) as e:
@@ -147,6 +176,7 @@ def bench(
     memory: bool = True,
     threads: int | None = None,
     data_root: str | Path | None = None,
+    steady_malloc: bool = True,
     log: Callable[[str], None] = lambda s: print(s, file=sys.stderr),
 ) -> list[dict[str, Any]]:
     """Benchmark eager fp32 of ``checkpoint`` against each artifact; returns one row per
@@ -157,7 +187,7 @@ def bench(
         torch.set_num_threads(threads)
         try:
             return bench(checkpoint, artifacts, batches=batches, rounds=rounds, target_s=target_s, quality_n=quality_n, ref=ref,
-                         memory=memory, data_root=data_root, log=log)
+                         memory=memory, data_root=data_root, steady_malloc=steady_malloc, log=log)
         finally:
             torch.set_num_threads(before)
     from .quality import QualityProbe
@@ -171,6 +201,7 @@ def bench(
         seen[v.label] = seen.get(v.label, 0) + 1
         if seen[v.label] > 1:
             v.label = f"{v.label} #{seen[v.label]}"
+    steady = steady_allocator() if steady_malloc else False
     refs = peak_references()
     load_before = os.getloadavg()
     threads = torch.get_num_threads()
@@ -212,7 +243,7 @@ def bench(
     if memory:
         log("measuring peak memory, one subprocess per variant ...")
         for vi, v in enumerate(variants):
-            mem[vi] = _memory_in_subprocess(v.spec, batches, threads, log)
+            mem[vi] = _memory_in_subprocess(v.spec, batches, threads, steady, log)
 
     quality: dict[int, dict[str, Any]] = {}
     if quality_n:
@@ -236,6 +267,7 @@ def bench(
                 "max_abs_error": q.get("max_abs_error"), "fid": q.get("fid"), "fid_eager": q.get("fid_eager"),
                 "fid_delta_rel": q.get("fid_delta_rel"), "quality_note": q.get("note"),
                 "rounds": rounds, "threads": threads, "load_avg": [round(load_before[0], 2), round(load_after[0], 2)],
+                "steady_malloc": steady,
                 "source": str(checkpoint), "artifact": v.spec.partition(":")[2] if v.spec.startswith("artifact:") else None,
             })
     return rows
@@ -267,7 +299,8 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
     notes = [
         f"Reference peaks measured in the same rounds: {reference_summary(rows)}; "
         f"{first.get('rounds')} interleaved rounds, medians; {first.get('threads')} threads; "
-        f"load average {first.get('load_avg')} (start, end).",
+        f"load average {first.get('load_avg')} (start, end); "
+        f"{'glibc mmap threshold raised (steady eager baseline)' if first.get('steady_malloc') else 'default allocator'}.",
     ]
     q = next((r["quality_note"] for r in rows if r.get("quality_note")), "")
     if q:
