@@ -1,6 +1,6 @@
 """The speed/quality table of docs/speed.md: accelerated variants of trained generators.
 
-    python benchmarks/speed.py                       # the three default checkpoints, ~10-20 min
+    python benchmarks/speed.py                       # the four models of docs/speed.md, ~30-40 min
     python benchmarks/speed.py --model dcgan28=runs/x/model.safetensors --rounds 3
 
 For each checkpoint it builds one artifact per recipe with ``turbopix.accel.accelerate`` (on one
@@ -11,12 +11,12 @@ the numbers) and the raw rows as JSON. docs/speed.md was made from the MNIST and
 models of the quality benchmark (``python benchmarks/quality.py``, recipes in docs/quality.md)
 plus a 64 px DCGAN, with::
 
-    turbopix train --model dcgan --data mnist --image-size 64 --steps 250 --threads 1 --out runs/accel-dcgan64-mnist
+    turbopix train --model dcgan --data mnist --image-size 64 --steps 1500 --threads 2 --out runs/dcgan64-mnist-1500
     python benchmarks/speed.py --model dcgan28=runs/quality/mnist/dcgan/model.safetensors \
-        --model dcgan64=runs/accel-dcgan64-mnist/model.safetensors \
+        --model dcgan64=runs/dcgan64-mnist-1500/model.safetensors \
         --model mlp-gan=runs/quality/mnist/mlp-gan/model.safetensors \
         --model dcgan28-fashion=runs/quality/fashion-mnist/dcgan/model.safetensors \
-        --artifacts /tmp/speed-art --json benchmarks/results/speed.json
+        --with-compile --artifacts runs/speed2 --json benchmarks/results/speed.json
 """
 from __future__ import annotations
 
@@ -32,12 +32,13 @@ import torch
 from turbopix.accel.bench import bench, to_markdown
 from turbopix.accel.recipe import accelerate
 
-DEFAULT_MODELS = {
-    "dcgan28": "runs/accel-dcgan-mnist/model.safetensors",
-    "dcgan64": "runs/accel-dcgan64-mnist/model.safetensors",
-    "mlp-gan": "runs/accel-mlpgan-mnist/model.safetensors",
+DEFAULT_MODELS = {  # the models of docs/speed.md (see the docstring for how each was trained)
+    "dcgan28": "runs/quality/mnist/dcgan/model.safetensors",
+    "dcgan64": "runs/dcgan64-mnist-1500/model.safetensors",
+    "mlp-gan": "runs/quality/mnist/mlp-gan/model.safetensors",
+    "dcgan28-fashion": "runs/quality/fashion-mnist/dcgan/model.safetensors",
 }
-RECIPES = ["channels_last,bf16", "onnxruntime", "openvino", "int8,nolower", "int8", "prune:0.5,int8"]
+RECIPES = ["channels_last,bf16", "onnxruntime", "openvino", "int8,nolower", "int8", "prune:0.5,int8", "distill:0.5,int8"]
 COMPILE_RECIPE = "channels_last,bf16,compile"
 
 NOTES = """## How the fast variants are made, and what was found on the way
@@ -59,8 +60,8 @@ NOTES = """## How the fast variants are made, and what was found on the way
   (sub-pixel convolution). Batch norm is folded into the layer before it. The rewritten model equals
   the original to ~1e-6 in fp32 (`tests/accel/test_lower.py`, every registered model). The wide
   middle layer stays a deconvolution: as a sub-pixel convolution it does 2.25x the multiply-adds and
-  was slower. Effect at batch 256, int8: 28 px DCGAN 3.3x -> 7.2x (MNIST) and 2.2x -> 4.7x
-  (Fashion-MNIST); 64 px 6.5x -> 8.3x.
+  was slower. Effect at batch 256, int8 (`int8,nolower` -> `int8` rows): 28 px DCGAN 2.19x -> 4.68x
+  (MNIST) and 2.11x -> 4.89x (Fashion-MNIST); 64 px 4.00x -> 5.08x.
 - **Calibration on real data**: a generator's input is a latent, so calibration uses latents from the
   model's own prior, labels with the real data's class frequencies (conditional models) and, for
   models with an encoder, codes of real `mnist:train` images (512 inputs).
@@ -73,12 +74,15 @@ NOTES = """## How the fast variants are made, and what was found on the way
   the next layer's inputs), ranked by batch-norm-folded L1 norm, then recovers by 500 steps of
   distillation from the unpruned model (pixel L1 + LeNet feature loss). FLOPs and parameters in the
   tables are counted on the pruned network.
-- **Eager fp32 at batch 256 is itself unsteady**: the MNIST and Fashion-MNIST 28 px DCGANs have the
-  same architecture, yet eager fp32 ran them at 8.8k and 14.2k images/s at batch 256 in this run (and
-  13.9k / 13.5k at batch 64). Every speedup is a ratio to that baseline, so the same int8 model shows
-  7.2x against one and 4.7x against the other. Six fresh processes timing only eager fp32 (15 calls,
-  median) gave 6.8k-9.7k images/s at batch 256 and 15.4k-15.9k at batch 64 for both models, so the
-  14.2k was the outlier; the table still counts it.
+- **A steady eager baseline** (`steady_allocator` in `bench.py`). With glibc's default allocator,
+  eager fp32 at batch 256 swung by 2x: the 28 px DCGAN ran at 6.6k-10k images/s in some fresh
+  processes and ~14k in others, because its 25 MB activations are fresh
+  `mmap`s that page-fault on every call until glibc's adaptive threshold happens to rise. Raising the
+  mmap threshold once per benchmark process gave ~14k every time (and 1.3k instead of 0.7k
+  images/s for the 64 px DCGAN at batch 256). The tables use that faster, steady baseline, which
+  makes the speed-ups smaller: the previous run of this table, with the default allocator, had
+  28 px int8 at 7.3x (MNIST) and 4.7x (Fashion-MNIST), prune+int8 at 12.4x and 8.1x, 64 px int8
+  at 9.1x. `turbopix bench --default-malloc` measures against the default allocator.
 - **Threads on a loaded machine**: with 2 OpenMP threads and other jobs on the 2 cores, small PyTorch
   ops became 50-100x slower (measured in an earlier session). Eager batch-1 latency suffers the
   same way, which would flatter every batch-1 speedup; hence the second, single-thread batch-1 table.
@@ -86,8 +90,12 @@ NOTES = """## How the fast variants are made, and what was found on the way
 - **OpenVINO and bf16**: OpenVINO's default inference precision on this CPU is bf16, so the fp32
   runners ask for f32 explicitly; with a bf16 hint it still ran Deconvolution in f32 here, so there is
   no OpenVINO bf16 row.
-- **torch.compile** (`channels_last,bf16,compile`) is left out of the default table: inductor took
-  15-75 s per model and batch size to compile on a loaded machine. `--with-compile` adds it.
+- **torch.compile** (`channels_last,bf16,compile`, added with `--with-compile`): inductor gives
+  1.4x (28 px) and 2.2x (64 px) at batch 256, no more than bf16 alone; building its artifact
+  (compiling, then the 2,000-image quality check) took 7-11 s per model.
+- **distill:0.5,int8**: a student half as wide trained from scratch on the teacher's outputs (2000
+  steps) is as fast as the pruned model (same width) but loses more quality (FID +7% to +12%)
+  than pruning with recovery (+1% to +2%): pruning keeps the teacher's best filters.
 - **% of peak** divides a variant's achieved FLOP/s (counted FLOPs of the original layers x
   images/s; the zero taps a lowered layer adds are not counted as work) by the fastest reference
   matmul of its precision timed in the same rounds (fp32: PyTorch and OpenVINO 1024^3; int8:
@@ -95,19 +103,24 @@ NOTES = """## How the fast variants are made, and what was found on the way
 
 ## Why the unmet targets are unmet
 
+- **dcgan28, 5x at batch 256 without pruning**: 4.68x (MNIST) and 4.89x (Fashion-MNIST) against
+  the steady eager baseline; 7.3x against the default allocator's (previous run). The int8 model
+  runs at 64-67k images/s, 66-68% of the int8 matmul peak, and eager fp32 is already at 47% of
+  the fp32 peak at this batch, so the ceiling on the ratio is what int8 can do over fp32 on these
+  layer shapes. What is left after lowering (OpenVINO profile, 1 thread, batch 64): the middle
+  deconvolution 64% of the time, the last layer's 4-channel convolution 19% (4 of 16 vector lanes
+  used), the first layer and its layout change 13%. A variant that split the last layer into a 1x1
+  convolution and a fixed scatter convolution saved 3%: not enough to be worth a second rewrite.
+  With pruning (8.2x, 8.7x) the 28 px targets are met.
+- **dcgan28, 70% of the int8 peak**: 66% and 68%, for the reasons above (64 px: 97%).
 - **mlp-gan, batch 1**: the whole network is 0.26 MFLOP; a call is Python and runtime overhead.
-  Eager PyTorch takes ~28 us per call. ONNX Runtime, the best variant, takes ~9-10 us through
-  `session.run`; its bare C++ run measured 5.7-6.4 us with pre-bound inputs and outputs (IO binding),
-  which is still only ~4.5-4.9x, before any copy of the result. 5x means ~5.6 us per image end to end,
-  below what any runtime called once per image from Python took here.
-- **dcgan28, % of int8 peak**: 65% (MNIST) and 75% (Fashion-MNIST) of the int8 matmul peak, for two
-  runs of the same architecture: around the 70% line. What is left after lowering (OpenVINO profile,
-  1 thread, batch 64): the middle deconvolution 64% of the time, the last layer's 4-channel
-  convolution 19% (4 of 16 vector lanes used), the first layer and its layout change 13%. A variant
-  that split the last layer into a 1x1 convolution and a fixed scatter convolution saved 3%, not
-  enough to be worth a second rewrite.
-- Numbers move with the machine's load and with the eager baseline (above). Judge a target met only
-  when it holds with margin.
+  Eager PyTorch takes ~31 us per call, ONNX Runtime (the best variant) ~12 us through
+  `session.run`; its bare C++ run measured 5.7-6.4 us with pre-bound inputs and outputs (IO
+  binding), still only ~4.5-4.9x before copying the result out, and a runner using IO binding was
+  not faster end to end. 5x means ~6 us per image end to end, below what any runtime called once per
+  image from Python took here.
+- Numbers move with the machine's load. Judge a target met only when it holds with margin:
+  dcgan64 int8 at 5.08x does not have much.
 
 """
 
@@ -116,7 +129,7 @@ DCGANS = ["dcgan28", "dcgan28-fashion", "dcgan64"]
 TARGETS = [
     (">= 5x images/s at batch 256, unpruned, FID +<= 2%", DCGANS, "int8", 256, "speedup", 5.0, 0.02),
     (">= 8x images/s at batch 256, pruned + int8, FID +<= 5%", DCGANS, "prune:0.5,int8", 256, "speedup", 8.0, 0.05),
-    (">= 5x batch-1 speed (latency), best variant", [*DCGANS, "mlp-gan"], None, 1, "speedup", 5.0, None),
+    (">= 5x batch-1 speed (latency), best variant with FID +<= 5%", [*DCGANS, "mlp-gan"], None, 1, "speedup", 5.0, 0.05),
     ("unpruned int8 throughput >= 70% of the measured int8 peak", DCGANS, "int8", 256, "pct_peak", 70.0, None),
 ]
 
@@ -137,16 +150,20 @@ def check_targets(rows_by_model: dict[str, list[dict]]) -> list[str]:
     lines = ["| target | model | variant | measured | FID delta | met |", "|---|---|---|---:|---:|---|"]
     for text, models, recipe, batch, metric, threshold, max_fid in TARGETS:
         for m in models:
+            # a recipe's FID delta, from its rows that measured it (the 1-thread rows do not)
+            fid_of = {r["recipe"]: r["fid_delta_rel"] for r in rows_by_model.get(m, []) if r["fid_delta_rel"] is not None}
             rows = [r for r in rows_by_model.get(m, []) if r["batch"] == batch and r["recipe"] != "eager"]
             if recipe is not None:
                 rows = [r for r in rows if r["recipe"] == recipe]
+            elif max_fid is not None:  # "best variant": among those within the quality bar
+                rows = [r for r in rows if fid_of.get(r["recipe"]) is None or fid_of[r["recipe"]] <= max_fid]
             if not rows:
                 continue
             if batch == 1:  # the conservative reading: a variant's worse speedup over the two thread counts
                 rows = _worst_over_threads(rows)
             best = max(rows, key=lambda r: r[metric] or 0)
             value = best[metric]
-            fid = best["fid_delta_rel"]
+            fid = fid_of.get(best["recipe"])
             ok = value is not None and value >= threshold and (max_fid is None or (fid is not None and fid <= max_fid))
             shown = f"{value:.2f}x" if metric == "speedup" else f"{value:.1f}%"
             fid_text = "-" if fid is None else f"{100 * fid:+.1f}%"
@@ -213,7 +230,7 @@ def write_doc(rows_by_model: dict[str, list[dict]], models: dict[str, str], args
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", action="append", default=[], help="NAME=CHECKPOINT (repeatable; default: the three in runs/)")
+    p.add_argument("--model", action="append", default=[], help="NAME=CHECKPOINT (repeatable; default: the four of docs/speed.md, in runs/)")
     p.add_argument("--recipes", default=";".join(RECIPES), help="recipes separated by ';'")
     p.add_argument("--with-compile", action="store_true", help=f"also bench '{COMPILE_RECIPE}' (inductor: minutes of compiling)")
     p.add_argument("--batch", default="1,64,256")
