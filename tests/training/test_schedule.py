@@ -28,6 +28,8 @@ def test_each_epoch_is_a_new_permutation_without_repeats():
     assert not torch.equal(epochs[0], epochs[1]) and not torch.equal(epochs[1], epochs[2])
     assert torch.equal(BatchOrder(40, 8, seed=0).indices(7), epochs[1][16:24])  # step 7 = epoch 1, batch 2: a pure function of (seed, step)
     assert not torch.equal(BatchOrder(40, 8, seed=1).indices(7), epochs[1][16:24])
+    # seeds do not shift into each other (DistributedSampler alone seeds an epoch with seed + epoch)
+    assert not torch.equal(BatchOrder(40, 8, seed=1).indices(0), epochs[1][:8])
 
 
 def test_each_rank_gets_the_noise_rows_of_its_images():

@@ -34,8 +34,11 @@ class BatchOrder:
         if batch_size % world_size:
             raise ValueError(f"the global batch {batch_size} does not split evenly over {world_size} processes")
         self.per_rank = batch_size // world_size
-        # ``range`` serves as the dataset: the sampler only needs its length
-        self.sampler = DistributedSampler(range(num_samples), num_replicas=world_size, rank=rank, shuffle=True, seed=seed, drop_last=True)
+        # ``range`` serves as the dataset: the sampler only needs its length. It seeds each epoch's
+        # shuffle with seed + epoch, so seed s at epoch 1 would repeat seed s+1 at epoch 0: spread
+        # the seeds apart first.
+        self.sampler = DistributedSampler(range(num_samples), num_replicas=world_size, rank=rank, shuffle=True,
+                                          seed=seed * _MIX, drop_last=True)
         self.per_epoch = num_samples // batch_size  # = len(shard) // per_rank: the same steps on every rank
         self._epoch, self._shard = -1, torch.empty(0, dtype=torch.long)
 
