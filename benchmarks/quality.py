@@ -7,7 +7,7 @@ For each dataset it first evaluates the floor (real train images, ``data:DATASET
 the test split under the same metrics; this also extracts and caches the reference features), then
 trains each model with its recipe (``RECIPES``: seed 0, Adam with the family's default learning
 rate, EMA 0.999, no sample grids or intermediate checkpoints) into ``--out/DATASET/MODEL`` and
-evaluates its final weights with ``turbopix.evaluate.evaluate``: ``--n`` generated images (seed 0)
+evaluates its final weights with ``turbopix.evaluation.evaluate.evaluate``: ``--n`` generated images (seed 0)
 against ``--n`` images of ``DATASET:test`` (all 10,000 at the default), features of the extractor
 registered for the dataset (``lenet-mnist`` / ``lenet-fashion``). How each metric is computed: the
 docstring of ``turbopix/evaluate.py`` and ``turbopix.metrics``.
@@ -37,8 +37,8 @@ from typing import Any
 import torch
 
 import turbopix
-from turbopix.atomic import atomic_write
-from turbopix.evaluate import DEFAULT_METRICS, evaluate
+from turbopix.core.atomic import atomic_write
+from turbopix.evaluation.evaluate import DEFAULT_METRICS, evaluate
 
 
 @dataclass

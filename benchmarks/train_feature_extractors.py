@@ -23,8 +23,8 @@ import torch.nn.functional as F
 
 import turbopix
 from turbopix.data import ImageData, load_dataset
-from turbopix.metrics.extractors import LeNet
-from turbopix.metrics.features import WEIGHTS_DIR, load_weights_file, save_extractor
+from turbopix.features.networks import LeNet
+from turbopix.features.extractor import WEIGHTS_DIR, load_weights_file, save_extractor
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,8 @@ def accuracy(model: torch.nn.Module, data: ImageData) -> float:
     model.eval()
     correct = 0
     for start in range(0, len(data), 1000):
-        x, y = data.batch(torch.arange(start, min(start + 1000, len(data))))
+        b = data.batch(torch.arange(start, min(start + 1000, len(data))))
+        x, y = b["image"], b["label"]
         correct += (model(x)[1].argmax(1) == y).sum().item()
     return correct / len(data)
 
@@ -86,7 +87,8 @@ def train(dataset: str, recipe: Recipe, *, data_root: str | None, seed: int) -> 
         order = torch.randperm(len(data), generator=gen)
         total = 0.0
         for step in range(steps_per_epoch):
-            x, y = data.batch(order[step * recipe.batch_size : (step + 1) * recipe.batch_size])
+            b = data.batch(order[step * recipe.batch_size : (step + 1) * recipe.batch_size])
+            x, y = b["image"], b["label"]
             loss = F.cross_entropy(model(augment(x, recipe, gen))[1], y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -125,7 +127,8 @@ def main() -> None:
     )
     # Read the file back the way users will, and check it gives the same predictions.
     reloaded = load_weights_file(out, name=name)
-    x, y = test.batch(torch.arange(len(test)))
+    b = test.batch(torch.arange(len(test)))
+    x, y = b["image"], b["label"]
     acc_reloaded = (torch.from_numpy(reloaded.extract(x).logits).argmax(1) == y).double().mean().item()
     if abs(acc_reloaded - acc) > 1e-9:
         raise SystemExit(f"reloaded weights give accuracy {acc_reloaded:.4%}, trained model {acc:.4%}")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from turbopix.cli import main
+from turbopix.cli.main import main
 
 TINY = ["--steps", "6", "--batch-size", "16", "--log-every", "3", "--progress", "false", "--threads", "1"]
 

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from turbopix.cli import main
+from turbopix.cli.main import main
 
 
 def test_quick_demo_on_digits(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import turbopix
-from turbopix.cli import main
+from turbopix.cli.main import main
 from turbopix.sampling import save_image
 
 # 60 samples keep these tests fast; FID rightly warns that they are fewer than its 128 dimensions.

@@ -16,8 +16,8 @@ import torch
 
 import turbopix
 from turbopix.data import load_dataset
-from turbopix.evaluate import ALL_METRICS, EvaluationError, evaluate, format_results
-from turbopix.metrics import refcache
+from turbopix.evaluation.evaluate import ALL_METRICS, EvaluationError, evaluate, format_results
+from turbopix.evaluation import refcache
 from turbopix.sampling import save_image, to_uint8
 
 # Small samples keep these tests fast; FID rightly warns that they are fewer than its 128 dimensions.
@@ -90,7 +90,7 @@ def test_reference_cache_hit_and_miss(tiny_models, private_cache, monkeypatch):
     assert len(list(private_cache.glob("*.json"))) == 4
 
     # same name, different weights: the sha256 is part of the key
-    from turbopix.metrics import features
+    from turbopix.features import extractor as features
 
     real_loader = features.load_weights_file
 
@@ -125,7 +125,8 @@ def write_pngs(folder: Path, images: torch.Tensor, labels: list[str] | None = No
 
 def test_folder_of_pngs(tmp_path):
     digits = load_dataset("digits", split="train")
-    x, y = digits.batch(torch.arange(90))
+    b = digits.batch(torch.arange(90))
+    x, y = b["image"], b["label"]
     write_pngs(tmp_path / "flat", x)
     r = evaluate(tmp_path / "flat", metrics="fid,prdc,diversity", n=50, **FAST)
     assert r["source"]["kind"] == "folder" and r["source"]["images_in_folder"] == 90 and r["source"]["subset"] == "random(seed=0)"
@@ -207,7 +208,7 @@ def test_missing_source(tmp_path):
 
 
 def test_features_only_extractor_refuses_class_metrics(tiny_models, monkeypatch):
-    from turbopix.registry import FEATURES, Entry
+    from turbopix.core.registry import FEATURES, Entry
 
     net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(28 * 28, 8))
     monkeypatch.setitem(FEATURES._entries, "flat-test", Entry("flat-test", lambda: net, {"channels": 1, "input_size": 28}))

@@ -8,10 +8,12 @@ The public API::
     model = turbopix.load("runs/x/model.safetensors")
     images = model.sample(64, seed=0)          # (64, 1, 28, 28) in [-1, 1]
 """
-__version__ = "0.1.0"
+from .core.version import __version__  # noqa: E402
 
 from .api import train  # noqa: E402
-from .checkpoint import load, read_metadata, save  # noqa: E402
+from .core.checkpoint import read_metadata  # noqa: E402
+from .loading import load  # noqa: E402
+from .models.io import save  # noqa: E402
 from .data import load_dataset  # noqa: E402
 from .models import create_model, list_models  # noqa: E402
 from .sampling import save_grid  # noqa: E402

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from .config import TrainConfig, config_from_dict, config_to_dict
+from .core.config import TrainConfig, config_from_dict, config_to_dict
 from .data import ImageData, load_dataset
 from .models import ImageGenerator, create_model
 from .training import TrainResult, TrainingError
@@ -33,7 +33,7 @@ def train(
 
     ``model_options`` override the model config (``image_size`` and ``channels`` default to the
     data's; ``conditional=True`` sets ``num_classes`` from the data). ``train_options`` are
-    :class:`~turbopix.config.TrainConfig` fields (``steps``, ``batch_size``, ``lr``, ...).
+    :class:`~turbopix.core.config.TrainConfig` fields (``steps``, ``batch_size``, ``lr``, ...).
     With ``resume=True``, model and data may be None: they are read from ``out/run.json``, and
     ``train_options`` may only extend the run (e.g. a larger ``steps``).
 

@@ -18,9 +18,9 @@ from typing import Any
 import torch
 
 from .api import train
-from .atomic import atomic_write_text
+from .core.atomic import atomic_write_text
 from .data import DataError, ImageData, load_dataset
-from .metrics.elbo import evaluate_elbo
+from .evaluation.elbo import evaluate_elbo
 from .sampling import save_grid
 
 
@@ -76,12 +76,13 @@ def run_demo(out: Path, *, data: str = "mnist", data_root: str | Path | None = N
                            seed=0, **opts)
         row = {"model": recipe.model, "title": recipe.title, "steps": result.steps, "seconds": result.seconds,
                "images_per_s": result.images_per_s, "losses": result.last_losses}
-        from .checkpoint import load
+        from .loading import load
 
         model = load(result.model_path)
         if model.family == "vae":
             row["test_elbo"] = evaluate_elbo(model, test_data)
-            x, y = test_data.batch(torch.arange(32))
+            b = test_data.batch(torch.arange(32))
+            x, y = b["image"], b["label"]
             recon = model.reconstruct(x, None)
             c, s = x.shape[1], x.shape[-1]
             save_grid(torch.stack([x.view(4, 8, c, s, s), recon.view(4, 8, c, s, s)], 1).flatten(0, 2),
@@ -118,7 +119,7 @@ def _overview(grids: list[Path], path: Path, gap: int = 12) -> None:
 
 
 def _metrics(model: torch.nn.Module, data_name: str, data_root: str | Path | None, quick: bool) -> dict[str, Any]:
-    from .evaluate import evaluate
+    from .evaluation.evaluate import evaluate
 
     n = 500 if quick else EVAL_N
     result = evaluate(model, ref=f"{data_name}:test", n=n, metrics=EVAL_METRICS, data_root=data_root, progress=False)

@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .atomic import atomic_write  # noqa: E402
+from .core.atomic import atomic_write  # noqa: E402
 
 _NOT_LOSSES = {"step", "images_per_s", "time"}
 

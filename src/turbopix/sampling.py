@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .atomic import atomic_write
+from .core.atomic import atomic_write
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:

@@ -6,7 +6,7 @@ import pytest
 
 from turbopix.accel.bench import bench, steady_allocator, to_markdown
 from turbopix.accel.recipe import accelerate
-from turbopix.cli import main
+from turbopix.cli.main import main
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_cli_accelerate_then_bench(mlpgan_ckpt, tmp_path, capsys):
     # sample and eval open the artifact folder as they open a checkpoint
     assert main(["sample", str(out), "-n", "9", "--out", str(tmp_path / "grid.png")]) == 0
     assert (tmp_path / "grid.png").stat().st_size > 100
-    from turbopix.evaluate import evaluate
+    from turbopix.evaluation.evaluate import evaluate
 
     result = evaluate(out, ref="digits:test", n=50, metrics=["fid"], extractor="lenet-mnist", progress=False, cache=False)
     assert result["metrics"]["fid"]["value"] > 0

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from turbopix.accel.export import ExportError, export_onnx
-from turbopix.registry import MODELS
+from turbopix.core.registry import MODELS
 
 
 pytest.importorskip("onnxruntime")

@@ -6,7 +6,7 @@ from torch import nn
 
 from turbopix.accel.export import example_inputs
 from turbopix.accel.lower import PointToGrid, fold_batchnorm, lower_for_inference, point_to_grid, subpixel_conv
-from turbopix.registry import MODELS
+from turbopix.core.registry import MODELS
 
 
 @pytest.mark.parametrize("k,s,p", [(4, 2, 1), (2, 2, 0), (6, 2, 2), (3, 3, 0), (5, 3, 1), (8, 4, 2)])

@@ -8,7 +8,7 @@ from turbopix.accel.export import example_inputs
 from turbopix.accel.flops import count_flops, count_params
 from turbopix import load as load_pruned  # turbopix.load applies the recorded channel plan
 from turbopix.accel.prune import kept_channels, prune, prune_channels
-from turbopix.registry import MODELS
+from turbopix.core.registry import MODELS
 
 
 

@@ -55,7 +55,7 @@ def test_calibration_uses_encoder_codes_of_real_images(make):
     data = ImageData(images, torch.zeros(40, dtype=torch.long), ["x"], "fake")
     batches = calibration_batches(model, data, n=40, batch_size=40)
     with torch.no_grad():
-        mu, _ = model.encode(data.batch(torch.arange(40))[0])
+        mu, _ = model.encode(data.batch(torch.arange(40))["image"])
     z = torch.from_numpy(batches[0]["z"])
     # half the set are codes of real images (which ones is random): each must match some code
     dists = torch.cdist(z[:20], mu).min(1).values

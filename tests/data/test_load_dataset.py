@@ -8,7 +8,7 @@ from PIL import Image
 
 from turbopix.data import DataError, DataNotFoundError, load_dataset
 from turbopix.data.transforms import convert_channels, resize_images
-from turbopix.registry import DATASETS
+from turbopix.core.registry import DATASETS
 
 
 def test_registry_entries():

@@ -29,7 +29,7 @@ from turbopix.metrics.distribution import (
     prdc,
     precision_recall,
 )
-from turbopix.registry import METRICS
+from turbopix.core.registry import METRICS
 
 
 def gaussian(n: int, d: int, seed: int, shift: float = 0.0) -> np.ndarray:

@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 
 from turbopix.data import load_dataset
-from turbopix.metrics.extractors import LeNet, to_extractor_input
-from turbopix.metrics.features import (
+from turbopix.features.networks import LeNet, to_extractor_input
+from turbopix.features.extractor import (
     WEIGHTS_DIR,
     ExtractorError,
     FeatureExtractor,
@@ -21,7 +21,7 @@ from turbopix.metrics.features import (
     read_extractor_file,
     save_extractor,
 )
-from turbopix.registry import FEATURES, Entry
+from turbopix.core.registry import FEATURES, Entry
 
 SHIPPED = {"lenet-mnist": ("mnist", 0.993), "lenet-fashion": ("fashion-mnist", 0.92)}  # dataset, accuracy target
 
@@ -64,7 +64,8 @@ def test_accuracy_on_a_test_slice(name, shared_data):
     dataset, _ = SHIPPED[name]
     test = load_dataset(dataset, split="test", data_root=shared_data)
     idx = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:2000]
-    x, y = test.batch(idx)
+    b = test.batch(idx)
+    x, y = b["image"], b["label"]
     logits = load_extractor(name).extract(x).logits
     acc = (torch.from_numpy(logits).argmax(1) == y).double().mean().item()
     recorded = read_extractor_file(WEIGHTS_DIR / f"{name}.safetensors")[1]["test_accuracy"]

@@ -34,7 +34,7 @@ from turbopix.metrics.paired import (
     psnr,
     ssim,
 )
-from turbopix.registry import METRICS
+from turbopix.core.registry import METRICS
 
 TOL = 1e-4  # agreement required with the references (we measure ~1e-6 dB for PSNR, ~1e-15 for SSIM)
 

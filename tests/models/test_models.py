@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import turbopix
-from turbopix.checkpoint import CheckpointError
+from turbopix.core.checkpoint import CheckpointError
 from turbopix.models import create_model, list_models
 
 SIZES = [(28, 1), (32, 3), (64, 1)]

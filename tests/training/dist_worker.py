@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 
-from turbopix.cli import main
+from turbopix.cli.main import main
 from turbopix.training import loop
 
 

@@ -21,8 +21,8 @@ import torch.distributed as dist
 from torch import nn
 
 import turbopix
-from turbopix.checkpoint import read_checkpoint
-from turbopix.cli import main
+from turbopix.core.checkpoint import read_checkpoint
+from turbopix.cli.main import main
 from turbopix.data import load_dataset
 from turbopix.training.distributed import Dist, free_port, split_launcher_args, torchrun_command
 from turbopix.training.sync_bn import GlobalBatchNorm, convert

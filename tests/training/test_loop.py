@@ -36,7 +36,7 @@ def test_a_few_steps_learn(name, digits, tmp_path):
         assert rows[-1]["d_real"] > rows[-1]["d_fake"]
         torch.manual_seed(0)
         untrained = turbopix.create_model(name, image_size=8, **SMALL[name]).eval()
-        target = digits.batch(torch.arange(len(digits)))[0].mean()
+        target = digits.batch(torch.arange(len(digits)))["image"].mean()
         gap = lambda m: abs(m.sample(256, seed=0).mean() - target)  # noqa: E731
         assert gap(model) < gap(untrained)
     else:
@@ -53,8 +53,8 @@ def test_resume_gives_the_same_weights(name, digits, tmp_path):
     turbopix.train(name, digits, out=tmp_path / "b", steps=20, model_options=SMALL[name], **opts)
     b = turbopix.train(None, None, out=tmp_path / "b", resume=True, steps=30)
     for key in ("model.safetensors", "checkpoints/step_000030.safetensors"):
-        ta, _ = turbopix.checkpoint.read_checkpoint(tmp_path / "a" / key)
-        tb, _ = turbopix.checkpoint.read_checkpoint(tmp_path / "b" / key)
+        ta, _ = turbopix.core.checkpoint.read_checkpoint(tmp_path / "a" / key)
+        tb, _ = turbopix.core.checkpoint.read_checkpoint(tmp_path / "b" / key)
         assert ta.keys() == tb.keys()
         for k in ta:
             assert torch.equal(ta[k], tb[k]), f"{key}: {k} differs after resume"
@@ -67,9 +67,9 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(digits, tmp_path, mon
     real_step = GANTask.step
     calls = {"n": 0}
 
-    def step(self, x, y, noise):
+    def step(self, batch, noise):
         calls["n"] += 1
-        out = real_step(self, x, y, noise)
+        out = real_step(self, batch, noise)
         if calls["n"] == 15:
             out["loss_g"] = torch.tensor(float("nan"))
         return out

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..checkpoint import CheckpointError
+from ..core.checkpoint import CheckpointError
 from ..models.base import ImageGenerator
 from .runtimes import OnnxRuntimeRunner, OpenVINORunner, Runner, TorchRunner
 
@@ -134,9 +134,9 @@ def build_runner(model: ImageGenerator, runtime: dict[str, Any], folder: Path | 
 
 def load_artifact(path: str | Path) -> AcceleratedGenerator:
     """An :class:`AcceleratedGenerator` from an artifact folder written by ``turbopix accelerate``."""
-    from ..checkpoint import load
+    from ..models.io import load_model_file
 
     folder = Path(path)
     meta = read_artifact_metadata(folder)
-    model = load(folder / MODEL_FILE)
+    model = load_model_file(folder / MODEL_FILE)
     return AcceleratedGenerator(model, build_runner(model, meta["runtime"], folder), meta)

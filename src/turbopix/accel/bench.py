@@ -40,7 +40,7 @@ import torch
 from .artifact import is_artifact, load_artifact
 from .flops import count_flops, count_params
 from .peaks import peak_references
-from ..checkpoint import load
+from ..models.io import load_model_file
 from .runtimes import TorchRunner
 
 
@@ -57,7 +57,7 @@ class Variant:
 def load_variant(spec: str) -> Variant:
     kind, _, path = spec.partition(":")
     if kind == "ckpt":
-        model = load(path)
+        model = load_model_file(path)
         return Variant("eager-fp32", TorchRunner(model).run, model, "fp32", spec, "eager")
     art = load_artifact(path)
     rt = art.metadata["runtime"]
@@ -309,6 +309,6 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def write_json(rows: list[dict[str, Any]], path: str | Path) -> Path:
-    from ..atomic import atomic_write_text
+    from ..core.atomic import atomic_write_text
 
     return atomic_write_text(path, json.dumps(rows, indent=2) + "\n")

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..checkpoint import unwrap
+from ..models.base import unwrap
 from ..models import create_model
 from ..models.base import ImageGenerator
 
@@ -91,7 +91,7 @@ def feature_network(spec: str | None, dataset: str | None) -> tuple[nn.Module | 
     if spec is None:
         return None, (0, 0), None, "feature loss off"
     try:
-        from ..metrics.features import ExtractorError, TorchExtractor, default_extractor, load_extractor
+        from ..features.extractor import ExtractorError, TorchExtractor, default_extractor, load_extractor
     except ImportError as e:
         return None, (0, 0), None, f"no feature extractors in this turbopix ({e})"
     try:
@@ -108,7 +108,7 @@ def feature_network(spec: str | None, dataset: str | None) -> tuple[nn.Module | 
 
 
 def _features(module: nn.Module, images: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
-    from ..metrics.extractors import to_extractor_input
+    from ..features.networks import to_extractor_input
 
     out = module(to_extractor_input(images, *shape))
     return (out[0] if isinstance(out, (tuple, list)) else out).flatten(1)

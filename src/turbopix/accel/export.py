@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..checkpoint import unwrap
+from ..models.base import unwrap
 
 Exporter = Literal["torchscript", "dynamo"]
 DEFAULT_OPSET = 17  # ConvTranspose, Gemm and QDQ ops as every current runtime reads them

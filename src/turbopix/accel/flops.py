@@ -5,7 +5,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..checkpoint import unwrap
+from ..models.base import unwrap
 from .export import example_inputs
 
 

@@ -33,7 +33,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..checkpoint import unwrap
+from ..models.base import unwrap
 
 __all__ = ["PointToGrid", "fold_batchnorm", "lower_for_inference", "subpixel_conv"]
 

@@ -35,109 +35,21 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..checkpoint import unwrap
-from ..models.base import ImageGenerator
+from ..models.base import ImageGenerator, unwrap
+from ..models.channels import Link, out_dim, cut_channels, find_links
 from .distill import DistillReport, distill
 from .flops import count_flops, count_params
-
-WEIGHT_LAYERS = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
-PASS_THROUGH = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.Identity, nn.Dropout, nn.GELU, nn.SiLU)
-
-
-def _out_dim(layer: nn.Module) -> int:
-    return 1 if isinstance(layer, nn.ConvTranspose2d) else 0
-
-
-def _in_dim(layer: nn.Module) -> int:
-    return 0 if isinstance(layer, nn.ConvTranspose2d) else 1
-
-
-def _out_channels(layer: nn.Module) -> int:
-    return layer.weight.shape[_out_dim(layer)]
-
-
-@dataclass
-class Link:
-    """A prunable channel group: ``producer``'s outputs, its batch norm, ``consumer``'s inputs."""
-
-    producer: str  # module path inside the model, e.g. "generator.decoder.net.0"
-    norm: str | None
-    consumer: str
-
-
-def find_links(model: ImageGenerator) -> list[Link]:
-    """Every prunable link of the sampling network, in forward order."""
-    model = unwrap(model)
-    prefix, net = model.sampling_module()
-    if not prefix:  # VAE / AE: sampling runs the decoder
-        net, prefix = getattr(model, "decoder", net), "decoder." if hasattr(model, "decoder") else ""
-    links: list[Link] = []
-    for seq_name, seq in net.named_modules():
-        if not isinstance(seq, nn.Sequential):
-            continue
-        base = prefix + (f"{seq_name}." if seq_name else "")
-        children = list(seq.named_children())
-        producer: tuple[str, nn.Module] | None = None
-        norm: str | None = None
-        for name, child in children:
-            if isinstance(child, WEIGHT_LAYERS):
-                if getattr(child, "groups", 1) != 1:
-                    producer, norm = None, None  # grouped convs couple channels: not handled, leave alone
-                    continue
-                if producer is not None:
-                    links.append(Link(base + producer[0], norm, base + name))
-                producer, norm = (name, child), None
-            elif isinstance(child, nn.BatchNorm2d | nn.BatchNorm1d) and producer is not None and norm is None:
-                norm = base + name
-            elif not isinstance(child, PASS_THROUGH):
-                producer, norm = None, None  # anything else (reshape, pooling, ...) breaks the chain
-    return links
-
 
 def channel_importance(model: nn.Module, link: Link) -> torch.Tensor:
     """L1 norm per output channel of the producer, scaled by its batch norm's |gamma| / std."""
     layer = model.get_submodule(link.producer)
     w = layer.weight.detach()
-    dim = _out_dim(layer)
+    dim = out_dim(layer)
     norms = w.abs().transpose(0, dim).flatten(1).sum(1)
     if link.norm is not None:
         bn = model.get_submodule(link.norm)
         norms = norms * bn.weight.detach().abs() / torch.sqrt(bn.running_var + bn.eps)
     return norms
-
-
-def _slice_param(module: nn.Module, name: str, dim: int, keep: torch.Tensor) -> None:
-    t = getattr(module, name)
-    if t is None:
-        return
-    new = t.detach().index_select(dim, keep).clone()
-    if isinstance(t, nn.Parameter):
-        setattr(module, name, nn.Parameter(new, requires_grad=t.requires_grad))
-    else:
-        module.register_buffer(name, new)
-
-
-def _cut(model: nn.Module, link: Link, keep: torch.Tensor) -> None:
-    """Remove every channel of ``link`` not in ``keep`` (sorted indices), updating layer attributes."""
-    prod = model.get_submodule(link.producer)
-    _slice_param(prod, "weight", _out_dim(prod), keep)
-    _slice_param(prod, "bias", 0, keep)
-    n = len(keep)
-    if isinstance(prod, nn.Linear):
-        prod.out_features = n
-    else:
-        prod.out_channels = n
-    if link.norm is not None:
-        bn = model.get_submodule(link.norm)
-        for name in ("weight", "bias", "running_mean", "running_var"):
-            _slice_param(bn, name, 0, keep)
-        bn.num_features = n
-    cons = model.get_submodule(link.consumer)
-    _slice_param(cons, "weight", _in_dim(cons), keep)
-    if isinstance(cons, nn.Linear):
-        cons.in_features = n
-    else:
-        cons.in_channels = n
 
 
 def kept_channels(channels: int, amount: float, multiple_of: int) -> int:
@@ -159,20 +71,9 @@ def prune_channels(model: ImageGenerator, amount: float, *, multiple_of: int = 8
         scores = channel_importance(model, link)
         keep_n = kept_channels(len(scores), amount, multiple_of)
         keep = torch.sort(torch.topk(scores, keep_n).indices).values  # keep the order of survivors
-        _cut(model, link, keep)
+        cut_channels(model, link, keep)
         plan[link.producer] = keep_n
     model.pruning = {"channels": plan, "amount": amount}
-    return model
-
-
-def apply_channel_plan(model: ImageGenerator, plan: dict[str, int]) -> ImageGenerator:
-    """Give a freshly built model the shapes of a pruned one (weights are then loaded over them)."""
-    by_producer = {link.producer: link for link in find_links(model)}
-    for producer, n in plan.items():
-        if producer not in by_producer:
-            raise ValueError(f"pruning plan names '{producer}', which is not a prunable layer of model '{model.name}'")
-        _cut(model, by_producer[producer], torch.arange(n))
-    model.pruning = {"channels": dict(plan)}
     return model
 
 

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import torch
 
-from ..checkpoint import unwrap
+from ..models.base import unwrap
 from ..models.base import ImageGenerator
 
 GenerateFn = Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]
@@ -78,7 +78,7 @@ class QualityProbe:
     def _setup_fid(self, ref: str, extractor: str, data_root: str | Path | None) -> None:
         try:
             from ..data import DataError, load_dataset
-            from ..metrics.features import ExtractorError, default_extractor, load_extractor
+            from ..features.extractor import ExtractorError, default_extractor, load_extractor
             from ..metrics.fid import FeatureStats
         except ImportError as e:
             self.note = f"FID skipped: feature extractors are not available in this turbopix ({e})"
@@ -93,7 +93,7 @@ class QualityProbe:
         idx = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[: max(self.n, 2)]
         stats = FeatureStats()
         for s in range(0, len(idx), ext.batch_size):
-            stats.update(ext.extract(data.batch(idx[s : s + ext.batch_size])[0]).features)
+            stats.update(ext.extract(data.batch(idx[s : s + ext.batch_size])["image"]).features)
         self.extractor, self.ref_stats, self.ref_spec = ext, stats.compute(), ref
 
     def _images(self, generate: GenerateFn) -> torch.Tensor:

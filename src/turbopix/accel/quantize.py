@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..checkpoint import unwrap
+from ..models.base import unwrap
 from ..models.base import ImageGenerator
 from .export import export_onnx
 from .runtimes import RuntimeMissingError
@@ -43,7 +43,8 @@ def calibration_batches(model: ImageGenerator, data: Any | None, *, n: int = 512
     if data is not None and hasattr(model, "encode"):  # half the set: codes of real images
         m = n // 2
         idx = torch.randperm(len(data), generator=gen)[:m]
-        x, y = data.batch(idx)
+        b = data.batch(idx)
+        x, y = b["image"], b["label"]
         x = _fit_images(x, model.image_shape)
         with torch.no_grad():
             codes = model.encode(x, y if model.num_classes else None)
@@ -64,7 +65,7 @@ def calibration_batches(model: ImageGenerator, data: Any | None, *, n: int = 512
 
 
 def _fit_images(x: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
-    from ..metrics.extractors import to_extractor_input
+    from ..features.networks import to_extractor_input
 
     return to_extractor_input(x, shape[0], shape[1])
 

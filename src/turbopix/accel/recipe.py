@@ -22,7 +22,6 @@ modifier
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -32,7 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..checkpoint import save, unwrap
+from ..core.hashing import sha256_file
+from ..models.base import unwrap
+from ..models.io import load_model_file, save
 from ..models.base import ImageGenerator
 from .artifact import ARTIFACT_FILE, ARTIFACT_FORMAT, ARTIFACT_VERSION, MODEL_FILE, build_runner
 from .flops import count_flops, count_params
@@ -97,21 +98,13 @@ def parse_recipe(text: str) -> list[Step]:
     return steps
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _load_source(source: str | Path | ImageGenerator) -> tuple[ImageGenerator, dict[str, Any]]:
-    from ..checkpoint import load
-
     if isinstance(source, (str, Path)):
         path = Path(source)
-        model = load(path)
-        return model, {"path": str(path), "sha256": _sha256(path), "model": model.name, "step": model.metadata.get("step"), "data": model.metadata.get("data")}
+        if path.is_dir():
+            raise RecipeError(f"{path} is a folder; accelerate takes a checkpoint file (an artifact is already accelerated)")
+        model = load_model_file(path)
+        return model, {"path": str(path), "sha256": sha256_file(path), "model": model.name, "step": model.metadata.get("step"), "data": model.metadata.get("data")}
     model = unwrap(source).eval()
     meta = getattr(model, "metadata", {}) or {}
     return model, {"path": None, "sha256": None, "model": model.name, "step": meta.get("step"), "data": meta.get("data")}
@@ -249,7 +242,7 @@ def _calibration_data(model: ImageGenerator, calib: str | None, data_root: str |
 
 
 def _version() -> str:
-    from .. import __version__
+    from ..core.version import __version__
 
     return __version__
 

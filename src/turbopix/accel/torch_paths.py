@@ -17,7 +17,7 @@ import copy
 import torch
 from torch import nn
 
-from ..checkpoint import unwrap
+from ..models.base import unwrap
 from .export import GenerateModule
 
 

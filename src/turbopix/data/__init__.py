@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from ..registry import DATASETS, UnknownNameError
+from ..core.registry import DATASETS, UnknownNameError
 from . import cifar, digits, idx  # noqa: F401  importing them registers their datasets
 from .base import ImageData
 from .errors import (

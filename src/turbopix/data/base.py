@@ -1,4 +1,10 @@
-"""The in-memory image dataset every loader returns.
+"""What a dataset is to the rest of turbopix, and the in-memory image dataset every loader returns.
+
+A dataset has a length, a name, and ``batch(index, generator)``: the examples at ``index`` as a
+dict of tensors (a *batch*), so each training Task reads the keys it needs (``image``, ``label``,
+and for image-to-image data ``target``, ``mask``, ...). ``generator`` carries the randomness of
+the step (random crops, degradations): the training loop derives it from (seed, step), so a run
+stays a pure function of its seed and resumes exactly.
 
 Small image datasets (MNIST is 47 MB as uint8) fit in memory, and indexing one uint8 tensor is far
 cheaper than a DataLoader with worker processes on a 2-core machine, so every dataset is held as one
@@ -7,8 +13,22 @@ uint8 tensor and batches are converted to float on the fly.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import torch
+
+Batch = dict[str, torch.Tensor]  # e.g. {"image": (B, C, H, W) float in [-1, 1], "label": (B,) int64}
+
+
+@runtime_checkable
+class Dataset(Protocol):
+    name: str
+
+    def __len__(self) -> int: ...
+
+    def batch(self, index: torch.Tensor, generator: torch.Generator | None = None) -> Batch:
+        """The examples at ``index`` as a batch; random transforms draw from ``generator``."""
+        ...
 
 
 @dataclass
@@ -43,7 +63,8 @@ class ImageData:
     def num_classes(self) -> int:
         return len(self.classes)
 
-    def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Images as float32 in [-1, 1] and their labels."""
+    def batch(self, index: torch.Tensor, generator: torch.Generator | None = None) -> Batch:
+        """``image``: float32 in [-1, 1], (B, C, H, W); ``label``: int64 (B,), -1 when unlabelled.
+        Whole images, no random transforms, so ``generator`` is unused."""
         x = self.images[index].float().div_(127.5).sub_(1.0)
-        return x, self.labels[index]
+        return {"image": x, "label": self.labels[index]}

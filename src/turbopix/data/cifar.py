@@ -16,11 +16,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..registry import DATASETS
+from ..core.registry import DATASETS
 from .base import ImageData
 from .errors import CorruptFileError, DataError, UnsafePickleError
 from .folder import load_folder
-from .sources import cache_dir, check_sha256, find_file, sha256_file
+from ..core.hashing import sha256_file
+from .sources import cache_dir, check_sha256, find_file
 
 try:
     from numpy._core.multiarray import _reconstruct  # numpy >= 2 (1.26 also has this alias)

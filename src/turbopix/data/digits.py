@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..registry import DATASETS
+from ..core.registry import DATASETS
 from .base import ImageData
 
 TRAIN_FRACTION = 0.8

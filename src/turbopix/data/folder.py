@@ -5,7 +5,6 @@ classes. A folder without subfolders of images is unlabelled (labels -1, no clas
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import warnings
@@ -15,6 +14,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from ..core.hashing import sha256_bytes
 from .base import ImageData
 from .errors import ChecksumError, CorruptFileError, DataError, DataNotFoundError
 from .transforms import check_options, resize_square
@@ -165,7 +165,7 @@ def _check_listed(folder: Path, rel: str, data: bytes, checksums: dict[str, str]
     expected = checksums.get(rel)
     if expected is None:
         raise ChecksumError(f"{folder / rel}: not listed in the folder's known checksums; remove it")
-    actual = hashlib.sha256(data).hexdigest()
+    actual = sha256_bytes(data)
     if actual != expected:
         raise ChecksumError(
             f"{folder / rel}: sha256 is {actual}, expected {expected}. The file is corrupt or was "

@@ -11,7 +11,6 @@ contents), so only the contents identify the official data.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import math
 import struct
 import zlib
@@ -21,9 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..registry import DATASETS
+from ..core.registry import DATASETS
 from .base import ImageData
 from .errors import CorruptFileError
+from ..core.hashing import sha256_bytes
 from .sources import check_sha256, find_file
 
 _UBYTE = 0x08  # the element-type code for unsigned bytes, the only type these datasets use
@@ -90,7 +90,7 @@ def read_idx(path: str | Path, *, sha256: str | None = None, ndim: int | None = 
                 "that a fresh copy is downloaded."
             ) from None
     if sha256 is not None:
-        actual = hashlib.sha256(data).hexdigest()
+        actual = sha256_bytes(data)
         check_sha256(path, actual, sha256, what="sha256 of the decompressed contents")
 
     if len(data) < 4 or data[0] != 0 or data[1] != 0:

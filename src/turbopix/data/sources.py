@@ -24,6 +24,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from ..core.hashing import sha256_file
 from .errors import ChecksumError, DataNotFoundError, DownloadError
 
 _CHUNK = 1 << 20  # 1 MiB: large enough for throughput, small enough for a smooth progress bar
@@ -79,16 +80,6 @@ def find_file(
     return download(url, candidates[-1], sha256=sha256, decompressed_sha256=decompressed_sha256)
 
 
-def sha256_file(path: Path, *, decompress: bool = False) -> str:
-    """Hex sha256 of a file, or of its gunzipped contents; streamed, so memory stays flat."""
-    digest = hashlib.sha256()
-    opener = gzip.open if decompress else open
-    with opener(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def check_sha256(path: Path, actual: str, expected: str, *, what: str = "sha256") -> None:
     """Raise ChecksumError naming the file if the digests differ."""
     if actual != expected:
@@ -124,7 +115,7 @@ def download(
             actual = _stream(url, out, timeout)
         if decompressed_sha256:
             try:
-                actual = sha256_file(tmp, decompress=True)
+                actual = sha256_file(tmp, gunzip=True)
             except (OSError, EOFError, zlib.error) as e:
                 raise ChecksumError(f"download from {url} is not a valid gzip file ({e})") from None
         if actual != sha256:

@@ -1,9 +1,10 @@
-"""Metrics: paired (PSNR, SSIM, MS-SSIM), distribution (FID, KID, PRDC, ...), and VAE likelihood.
+"""Metrics as pure functions of arrays and tensors: paired (PSNR, SSIM, MS-SSIM) and distribution
+(FID, KID, PRDC, diversity, C2ST, ...).
 
-Importing this package registers every metric in ``turbopix.registry.METRICS``. Each module's
-docstring states exactly how its numbers are computed.
+Importing this package registers every metric in ``turbopix.core.registry.METRICS``. Each module's
+docstring states exactly how its numbers are computed. Reading files, resolving models and
+datasets, and printing reports live in ``turbopix.evaluation``.
 """
-from . import distribution, features, paired  # noqa: F401  (registers the metrics and extractors)
-from .elbo import evaluate_elbo
+from . import distribution, paired  # noqa: F401  (registers the metrics)
 
-__all__ = ["distribution", "evaluate_elbo", "paired"]
+__all__ = ["distribution", "paired"]

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from scipy.special import rel_entr, softmax
 
-from turbopix.registry import METRICS
+from turbopix.core.registry import METRICS
 
 
 def _as_array(x: Any, dtype: Any) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 Each metric is a small pure function of feature arrays (numpy or torch, (N, D)), class outputs or
 images, living in its own module; importing this module registers all of them in
-``turbopix.registry.METRICS`` with ``kind="distribution"``. Registry info per metric:
+``turbopix.core.registry.METRICS`` with ``kind="distribution"``. Registry info per metric:
 
 * ``higher_is_better``: direction of the headline number (the first element of a tuple, or for
   dicts: precision/recall/density/coverage, ``coverage`` of class_mode_coverage, ``accuracy``).

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from turbopix.metrics._features import as_features
-from turbopix.registry import METRICS
+from turbopix.core.registry import METRICS
 
 PAIR_CHUNK = 8192  # pairs evaluated at once, bounds memory to PAIR_CHUNK x D floats
 

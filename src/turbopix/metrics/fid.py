@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from turbopix.metrics._features import as_features, check_same_dim
-from turbopix.registry import METRICS
+from turbopix.core.registry import METRICS
 
 
 class FeatureStats:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from turbopix.metrics._features import as_features, check_same_dim
-from turbopix.registry import METRICS
+from turbopix.core.registry import METRICS
 
 
 def polynomial_kernel(x: np.ndarray, y: np.ndarray, *, degree: int, gamma: float, coef0: float) -> np.ndarray:

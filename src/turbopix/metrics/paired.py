@@ -69,7 +69,7 @@ import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
 from turbopix.metrics.color import rgb_to_y
-from turbopix.registry import METRICS
+from turbopix.core.registry import METRICS
 
 Reduction = Literal["mean", "none"]
 

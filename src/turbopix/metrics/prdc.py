@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from turbopix.metrics._features import as_features, check_same_dim, distance_blocks, kth_neighbour_distances
-from turbopix.registry import METRICS
+from turbopix.core.registry import METRICS
 
 PR_K = 3  # Kynkäänniemi et al. 2019
 DC_K = 5  # Naeem et al. 2020

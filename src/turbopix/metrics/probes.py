@@ -20,7 +20,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from turbopix.metrics._features import as_features, check_same_dim
-from turbopix.registry import METRICS
+from turbopix.core.registry import METRICS
 
 Classifier = Literal["logistic", "mlp"]
 

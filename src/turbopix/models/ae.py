@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import opt
-from ..registry import MODELS
+from ..core.config import opt
+from ..core.registry import MODELS
 from .base import ImageGenerator
 from .layers import ConvDecoder, ConvEncoder
 
@@ -33,6 +33,7 @@ class AEConfig:
 @MODELS.register("ae", config=AEConfig, description="convolutional autoencoder; samples from a Gaussian fit of its codes")
 class AutoEncoder(ImageGenerator):
     family = "ae"
+    width_fields = ("width",)
 
     def __init__(self, config: AEConfig) -> None:
         super().__init__(config)
@@ -41,6 +42,9 @@ class AutoEncoder(ImageGenerator):
         self.decoder = ConvDecoder(config.latent_dim, config.channels, config.image_size, config.width)
         self.register_buffer("code_mean", torch.zeros(config.latent_dim))
         self.register_buffer("code_std", torch.ones(config.latent_dim))
+
+    def inference_network(self) -> tuple[str, nn.Module]:
+        return "decoder.", self.decoder  # sampling decodes codes drawn from the fitted Gaussian
 
     def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.encoder(x)

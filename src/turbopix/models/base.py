@@ -1,23 +1,81 @@
-"""What every generator model offers, whatever its family.
+"""What every model declares about itself, whatever its family.
 
 A model is a plain ``nn.Module`` holding its networks and its config; how it is trained lives in
 ``turbopix.training`` (one Task per family), so a model file reads as the architecture only.
+
+Code that handles *any* model (export, quantization calibration, pruning, distillation, bench,
+evaluation, sampling grids) reads these declarations instead of inspecting the model:
+
+- ``family``: picks the training Task (``gan``, ``vae``, ``ae``, ...);
+- ``inputs()``: the named inputs of inference, with per-example shapes and dtypes
+  (``InputSpec``); ``example_inputs(batch)`` builds a batch of them;
+- ``infer(**inputs)``: the inference forward, what ONNX export traces and runtimes run;
+- ``inference_network()``: the sub-network ``infer`` runs (prunable, distillable, counted);
+- ``width_fields``: the config fields that set that network's widths (for narrower students);
+- ``sampling_module()``: what the EMA averages during training;
+- ``metadata`` / ``pruning``: what a loaded checkpoint said, and a pruned model's channel plan.
+
+``ImageGenerator`` is the latent-to-image kind (GAN, VAE, AE); an image-to-image model declares an
+``image`` input with free spatial dimensions instead of ``z``.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 
-class ImageGenerator(nn.Module):
-    family: ClassVar[str]  # "gan", "vae" or "ae": picks the training Task
+@dataclass(frozen=True)
+class InputSpec:
+    """One named input of a model's inference forward."""
+
+    name: str  # the keyword of ``infer`` and the ONNX graph input's name
+    shape: tuple[int | None, ...]  # per example (no batch dim); None marks a free dimension (H, W)
+    dtype: torch.dtype = torch.float32
+    doc: str = ""  # what it is, for --help and docs
+
+    @property
+    def is_float(self) -> bool:
+        return self.dtype.is_floating_point
+
+
+class ImageModel(nn.Module):
+    """The declarations every registered model makes (see the module docstring)."""
+
+    family: ClassVar[str]  # picks the training Task
+    width_fields: ClassVar[tuple[str, ...]] = ()  # config fields setting the inference network's widths
     name: str = ""  # the registry name the model was created under (set by create_model)
 
     def __init__(self, config: Any) -> None:
         super().__init__()
         self.config = config
+        self.metadata: dict[str, Any] = {}  # a loaded checkpoint's metadata (data, step, ...)
+        self.pruning: dict[str, Any] = {}  # a pruned model's channel plan ({"channels": {...}})
+
+    def inputs(self) -> list[InputSpec]:
+        raise NotImplementedError
+
+    def example_inputs(self, batch: int, *, seed: int = 0) -> dict[str, torch.Tensor]:
+        """A batch of valid inputs by name (tracing, calibration, benchmarks)."""
+        raise NotImplementedError
+
+    def infer(self, **inputs: torch.Tensor) -> torch.Tensor:
+        """The inference forward: images (B, C, H, W) in [-1, 1] from ``inputs()``."""
+        raise NotImplementedError
+
+    def inference_network(self) -> tuple[str, nn.Module]:
+        """(prefix, module): the network ``infer`` runs, its parameter names starting with prefix."""
+        return "", self
+
+    def sampling_module(self) -> tuple[str, nn.Module]:
+        """(prefix, module) whose weights are averaged by EMA during training and used for inference."""
+        return "", self
+
+
+class ImageGenerator(ImageModel):
+    """Latent codes (and optional class labels) in, images out."""
 
     # -- shape facts used by training, sampling and export
     @property
@@ -31,6 +89,23 @@ class ImageGenerator(nn.Module):
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return (self.config.channels, self.config.image_size, self.config.image_size)
+
+    def inputs(self) -> list[InputSpec]:
+        specs = [InputSpec("z", (self.latent_dim,), torch.float32, "latent codes from the model's prior")]
+        if self.num_classes:
+            specs.append(InputSpec("labels", (), torch.long, f"class indices in [0, {self.num_classes - 1}]"))
+        return specs
+
+    def example_inputs(self, batch: int, *, seed: int = 0) -> dict[str, torch.Tensor]:
+        """Latents from the model's own prior; labels cycling over the classes."""
+        gen = torch.Generator().manual_seed(seed)
+        inputs = {"z": self.sample_latent(batch, gen).float()}
+        if self.num_classes:
+            inputs["labels"] = torch.arange(batch, dtype=torch.long) % self.num_classes
+        return inputs
+
+    def infer(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
+        return self.generate(z, labels if self.num_classes else None)
 
     # -- sampling
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -67,6 +142,9 @@ class ImageGenerator(nn.Module):
             raise ValueError(f"labels must be in [0, {self.num_classes - 1}]")
         return labels
 
-    def sampling_module(self) -> tuple[str, nn.Module]:
-        """(prefix, module) whose weights are averaged by EMA and used for sampling."""
-        return "", self
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The plain model under torch.compile / DDP wrappers."""
+    while hasattr(model, "_orig_mod") or hasattr(model, "module"):
+        model = getattr(model, "_orig_mod", None) or model.module
+    return model

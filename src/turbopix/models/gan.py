@@ -13,8 +13,8 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ..config import opt
-from ..registry import MODELS
+from ..core.config import opt
+from ..core.registry import MODELS
 from .base import ImageGenerator
 from .layers import ConvDecoder, ConvEncoder, dcgan_init, mlp, one_hot
 
@@ -28,6 +28,9 @@ class GAN(ImageGenerator):
         return self.generator(z, labels)
 
     def sampling_module(self) -> tuple[str, nn.Module]:
+        return "generator.", self.generator
+
+    def inference_network(self) -> tuple[str, nn.Module]:
         return "generator.", self.generator
 
 
@@ -90,6 +93,8 @@ class MLPDiscriminator(nn.Module):
 
 @MODELS.register("mlp-gan", config=MLPGANConfig, description="fully connected GAN (the seed curriculum's), any image size")
 class MLPGAN(GAN):
+    width_fields = ("g_hidden",)
+
     def __init__(self, config: MLPGANConfig) -> None:
         super().__init__(config)
         self.generator = MLPGenerator(config)
@@ -133,6 +138,8 @@ class DCGANDiscriminator(nn.Module):
 
 @MODELS.register("dcgan", config=DCGANConfig, description="convolutional GAN (DCGAN), 28/32/64 px, optional classes")
 class DCGAN(GAN):
+    width_fields = ("g_width",)
+
     def __init__(self, config: DCGANConfig) -> None:
         super().__init__(config)
         self.generator = DCGANGenerator(config)

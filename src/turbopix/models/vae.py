@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import opt
-from ..registry import MODELS
+from ..core.config import opt
+from ..core.registry import MODELS
 from .base import ImageGenerator
 from .layers import ConvDecoder, ConvEncoder, mlp, one_hot
 
@@ -39,6 +39,9 @@ class VAEBase(ImageGenerator):
     def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.encoder(x, labels).chunk(2, dim=1)
         return mu, logvar.clamp(-30.0, 20.0)  # keeps exp(logvar) finite early in training
+
+    def inference_network(self) -> tuple[str, nn.Module]:
+        return "decoder.", self.decoder  # sampling decodes; the encoder is for training and reconstruction
 
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return torch.sigmoid(self.decoder(z, labels)) * 2 - 1  # decoder mean, in [-1, 1]
@@ -110,6 +113,8 @@ class MLPDecoder(nn.Module):
 
 @MODELS.register("vae", config=VAEConfig, description="variational autoencoder, fully connected (Kingma & Welling)")
 class VAE(VAEBase):
+    width_fields = ("hidden",)
+
     def __init__(self, config: VAEConfig) -> None:
         super().__init__(config)
         self.encoder = MLPEncoder(config)
@@ -154,6 +159,8 @@ class ConvVAEDecoder(nn.Module):
 
 @MODELS.register("conv-vae", config=ConvVAEConfig, description="convolutional VAE with beta weight and optional classes")
 class ConvVAE(VAEBase):
+    width_fields = ("width",)
+
     def __init__(self, config: ConvVAEConfig) -> None:
         super().__init__(config)
         self.encoder = ConvVAEEncoder(config)

@@ -24,15 +24,16 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from ..atomic import atomic_write_text
-from ..checkpoint import model_metadata, read_checkpoint, save
-from ..config import TrainConfig, config_to_dict
+from ..core.atomic import atomic_write_text
+from ..core.checkpoint import read_checkpoint
+from ..models.io import model_metadata, save
+from ..core.config import TrainConfig, config_to_dict
 from ..data.base import ImageData
 from ..sampling import grid_inputs, save_grid
 from . import distributed, sync_bn
 from .distributed import Dist
 from .ema import EMA
-from .schedule import BatchOrder, StepNoise
+from .schedule import BatchOrder, StepNoise, step_generator
 from .state import restore_training_state, save_training_checkpoint
 from .tasks import TASKS
 
@@ -145,7 +146,6 @@ def train(
         _trim_log(log_path, step)
 
     grid_z, grid_y, grid_nrow = grid_inputs(model, 64, cfg.seed + 1)
-    conditional = model.num_classes > 0
     sums: dict[str, float] = {}
     window_start, window_steps, t_start, start_step = time.perf_counter(), 0, time.perf_counter(), step
     last: dict[str, float] = {}
@@ -170,12 +170,12 @@ def train(
         stack.enter_context(bar)
         log = stack.enter_context(log_path.open("a")) if dist.is_main else None
         while step < cfg.steps:
-            x, y = data.batch(order.indices(step))
+            batch = data.batch(order.indices(step), step_generator(cfg.seed, step, stream=1))
             if dist.device.type != "cpu":
-                x, y = x.to(dist.device, non_blocking=True), y.to(dist.device, non_blocking=True)
+                batch = {k: v.to(dist.device, non_blocking=True) for k, v in batch.items()}
             noise = StepNoise(cfg.seed, step, cfg.batch_size, dist.rank, dist.world_size)
             try:
-                losses = task.step(x, y if conditional else None, noise)
+                losses = task.step(batch, noise)
                 # on several processes: global-batch means, so the log matches one process and a
                 # non-finite loss stops every rank at the same step
                 values = dist.mean(torch.stack(list(losses.values()))).tolist()

@@ -11,7 +11,9 @@ from typing import Any
 
 import torch
 
-from ..checkpoint import atomic_save, clean_state_dict, model_metadata, unwrap
+from ..core.checkpoint import atomic_save
+from ..models.base import unwrap
+from ..models.io import clean_state_dict, model_metadata
 from .ema import EMA
 
 

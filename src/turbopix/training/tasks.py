@@ -1,7 +1,8 @@
 """How each family trains: its optimizers, losses and optimizer steps (one Task per family).
 
 The loop in ``loop.py`` is the same for all; it hands a Task one batch at a time (on several
-processes: this rank's shard of the global batch). A Task's ``step`` returns detached scalar losses
+processes: this rank's shard of the global batch), as a dict of tensors from which the Task reads
+the keys it needs (``image``, ``label``; see ``turbopix.data.base``). A Task's ``step`` returns detached scalar losses
 for logging.
 
 Every loss is a mean over the images of the batch (the VAE's: summed over pixels, averaged over
@@ -16,8 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import TrainConfig
-from ..registry import Registry
+from ..core.config import TrainConfig
+from ..data.base import Batch
+from ..core.registry import Registry
 from .schedule import StepNoise
 
 TASKS: Registry[type["Task"]] = Registry("training task")
@@ -47,8 +49,12 @@ class Task:
         self.model = model  # the plain model; the networks a Task runs are ``wrap``-ped (see each Task)
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
 
-    def step(self, x: torch.Tensor, y: torch.Tensor | None, noise: StepNoise) -> dict[str, torch.Tensor]:
+    def step(self, batch: Batch, noise: StepNoise) -> dict[str, torch.Tensor]:
         raise NotImplementedError
+
+    def labels(self, batch: Batch) -> torch.Tensor | None:
+        """The batch's class labels when the model is class-conditional, else None."""
+        return batch["label"] if getattr(self.model, "num_classes", 0) else None
 
 
 @TASKS.register("gan")
@@ -64,7 +70,8 @@ class GANTask(Task):
         self.latent_dim = model.config.latent_dim
         self.optimizers = {"g": adam(self.G.parameters(), "gan", cfg), "d": adam(self.D.parameters(), "gan", cfg)}
 
-    def step(self, x: torch.Tensor, y: torch.Tensor | None, noise: StepNoise) -> dict[str, torch.Tensor]:
+    def step(self, batch: Batch, noise: StepNoise) -> dict[str, torch.Tensor]:
+        x, y = batch["image"], self.labels(batch)
         opt_g, opt_d = self.optimizers["g"], self.optimizers["d"]
         z = noise.randn(self.latent_dim).to(x.device)  # noise is drawn on the CPU; a no-op there
         fake = self.G(z, y)  # generated images use the real batch's labels when conditional
@@ -106,8 +113,8 @@ class _ReconstructionTask(Task):
     def terms(self, x, y, noise) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
-    def step(self, x: torch.Tensor, y: torch.Tensor | None, noise: StepNoise) -> dict[str, torch.Tensor]:
-        terms = self.terms(x, y, noise)
+    def step(self, batch: Batch, noise: StepNoise) -> dict[str, torch.Tensor]:
+        terms = self.terms(batch["image"], self.labels(batch), noise)
         opt = self.optimizers["model"]
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .accel.recipe import __doc__ as RECIPE_DOC
+from ..accel.recipe import __doc__ as RECIPE_DOC
 
 
 def _formatter(prog: str) -> argparse.HelpFormatter:
@@ -77,7 +77,7 @@ def _none(text: str | None) -> str | None:
 
 
 def cmd_accelerate(args: argparse.Namespace) -> int:
-    from .accel.recipe import accelerate
+    from ..accel.recipe import accelerate
 
     quick = dict(finetune_steps=20, distill_steps=20, calib_size=64, quality_n=256) if args.quick else {}
     out = accelerate(
@@ -86,7 +86,7 @@ def cmd_accelerate(args: argparse.Namespace) -> int:
         **{"finetune_steps": args.finetune_steps, "distill_steps": args.distill_steps, "calib_size": args.calib_size,
            "quality_n": args.quality_n, **quick},
     )
-    from .accel.artifact import read_artifact_metadata
+    from ..accel.artifact import read_artifact_metadata
 
     checks = read_artifact_metadata(out)["checks"]
     q = checks["quality"]
@@ -98,7 +98,7 @@ def cmd_accelerate(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .accel.bench import bench, to_markdown, write_json
+    from ..accel.bench import bench, to_markdown, write_json
 
     if args.rounds < 1:
         raise ValueError("--rounds must be at least 1")

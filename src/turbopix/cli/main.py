@@ -16,17 +16,17 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .atomic import atomic_write
-from .config import TrainConfig, add_config_args, given_args
-from .registry import MODELS, UnknownNameError
-from .training.distributed import DEFAULT_TIMEOUT_S, TIMEOUT_ENV, add_launcher_args
+from ..core.atomic import atomic_write
+from ..core.config import TrainConfig, add_config_args, given_args
+from ..core.registry import MODELS, UnknownNameError
+from ..training.distributed import DEFAULT_TIMEOUT_S, TIMEOUT_ENV, add_launcher_args
 
 EPILOG = "Run 'turbopix COMMAND --help' for a command's options. Docs: README.md."
 # Modules that add more subcommands: each has ``add_commands(subparsers)`` whose parsers set
 # ``func`` to a handler taking the parsed args and returning an exit code.
 COMMAND_MODULES: list[str] = [
-    "turbopix.eval_cli",
-    "turbopix.accel_cli",
+    "turbopix.cli.eval",
+    "turbopix.cli.accel",
 ]
 
 
@@ -72,7 +72,7 @@ def _train_parser(sub, model_name: str | None) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .api import train
+    from ..api import train
 
     if not args.resume and not (args.model and args.data):
         raise CLIError("train needs --model and --data (or --resume --out RUN)")
@@ -97,12 +97,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def _launch_train(args: argparse.Namespace, out: Path) -> int:
     """``turbopix train --nproc N ...``: run the same command on N processes under torchrun."""
-    from .training.distributed import launch, split_launcher_args
+    from ..training.distributed import launch, split_launcher_args
 
     launch_args, worker_argv = split_launcher_args(args.raw_argv)
     code = launch(launch_args, worker_argv)
     if code != 0:
-        from .training import latest_checkpoint
+        from ..training import latest_checkpoint
 
         ckpt = latest_checkpoint(out)
         again = f"turbopix train --resume --out {out} --nproc {args.nproc}"
@@ -132,8 +132,8 @@ def _check_out(path: Path, overwrite: bool) -> None:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from .checkpoint import load
-    from .sampling import save_grid, save_image, to_uint8
+    from ..loading import load
+    from ..sampling import save_grid, save_image, to_uint8
 
     if args.n < 1:
         raise CLIError("-n must be at least 1")
@@ -161,9 +161,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> int:
-    from .checkpoint import load
-    from .data import load_dataset
-    from .sampling import save_grid
+    from ..loading import load
+    from ..data import load_dataset
+    from ..sampling import save_grid
 
     model = load(args.checkpoint)
     if not hasattr(model, "reconstruct"):
@@ -173,7 +173,8 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     c, s, _ = model.image_shape
     data = load_dataset(args.data, split="test", data_root=args.data_root, image_size=s, channels=c)
     idx = torch.randperm(len(data), generator=torch.Generator().manual_seed(args.seed))[: args.n]
-    x, y = data.batch(idx)
+    b = data.batch(idx)
+    x, y = b["image"], b["label"]
     recon = model.reconstruct(x, y if model.num_classes else None)
     # rows of 8: originals on odd rows, reconstructions right below
     pairs = torch.stack([x.view(-1, 8, c, s, s), recon.view(-1, 8, c, s, s)], 1).flatten(0, 2) if args.n % 8 == 0 else torch.cat([x, recon])
@@ -183,8 +184,8 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
 
 
 def cmd_interpolate(args: argparse.Namespace) -> int:
-    from .checkpoint import load
-    from .sampling import save_grid
+    from ..loading import load
+    from ..sampling import save_grid
 
     model = load(args.checkpoint)
     out = Path(args.out)
@@ -203,8 +204,8 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from . import data  # noqa: F401  (registers the datasets)
-    from .registry import DATASETS
+    from .. import data  # noqa: F401  (registers the datasets)
+    from ..core.registry import DATASETS
 
     print("models:")
     for e in MODELS:
@@ -217,7 +218,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from .checkpoint import read_metadata
+    from ..core.checkpoint import read_metadata
 
     meta = read_metadata(args.checkpoint)
     meta.pop("optimizers", None)  # internal resume state, not for reading
@@ -226,7 +227,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from ..demo import run_demo
 
     report = run_demo(Path(args.out), data=args.data, data_root=args.data_root, quick=args.quick, overwrite=args.overwrite)
     print(f"report: {report}")
@@ -244,7 +245,7 @@ def build_parser(model_name: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="turbopix", description="Train, sample, evaluate and accelerate small image generators.", epilog=EPILOG
     )
-    from . import __version__
+    from ..core.version import __version__
 
     parser.add_argument("--version", action="version", version=f"turbopix {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -37,3 +37,17 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """``atomic_write`` for a text file (JSON, HTML, logs)."""
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
+class OutputExistsError(FileExistsError):
+    """An output that is already there and may not be replaced; the CLI suggests ``--overwrite``."""
+
+
+def refuse_overwrite(path: str | Path, overwrite: bool, *, what: str = "") -> Path:
+    """The one overwrite check: raise :class:`OutputExistsError` if ``path`` exists and
+    ``overwrite`` is false. ``what`` names the thing in the message ("a demo", "an artifact")."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        holds = f" already holds {what}" if what else " exists"
+        raise OutputExistsError(f"{path}{holds}; refusing to replace it (overwrite=True replaces it)")
+    return path

@@ -21,7 +21,8 @@ def evaluate_elbo(model: torch.nn.Module, data: ImageData, *, batch_size: int = 
     totals = {"elbo": 0.0, "recon": 0.0, "kl": 0.0}
     for start in range(0, len(data), batch_size):
         idx = torch.arange(start, min(start + batch_size, len(data)))
-        x, y = data.batch(idx)
+        b = data.batch(idx)
+        x, y = b["image"], b["label"]
         eps = torch.randn(len(idx), model.latent_dim, generator=gen)
         terms = model.loss_terms(x, y if model.num_classes else None, eps)
         for k in totals:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from turbopix.metrics.features import onnx_session
+from turbopix.features.extractor import onnx_session
 
 DATA_PREFIX = "data:"  # a source of real images: data:mnist:train
 ImageChunks = Callable[[int], Iterator[torch.Tensor]]  # chunk size -> images (B, C, H, W) in [-1, 1]
@@ -63,7 +63,7 @@ def open_source(
     from turbopix.accel.artifact import is_artifact
 
     if is_artifact(path):  # an accelerated artifact is a folder too: check it first
-        from turbopix.checkpoint import load
+        from turbopix.loading import load
 
         info = {"kind": "artifact", "path": str(path)}
         return model_images(load(path), n=n, seed=seed, info=info, device=device)
@@ -71,7 +71,7 @@ def open_source(
         return folder_images(path, n=n, seed=seed, classes=classes)
     if path.suffix.lower() == ".onnx":
         return onnx_images(path, n=n, seed=seed, num_classes=len(classes))
-    from turbopix.checkpoint import load  # CheckpointError (a ValueError) explains unreadable files
+    from turbopix.loading import load  # CheckpointError (a ValueError) explains unreadable files
 
     model = load(path, device=device)
     info = {"kind": "checkpoint", "path": str(path), "model": model.name, "step": model.metadata.get("step")}
@@ -128,7 +128,7 @@ def dataset_images(spec: str, *, n: int, seed: int, data_root: str | Path | None
 
     def chunks(size: int) -> Iterator[torch.Tensor]:
         for s in range(0, len(index), size):
-            yield data.batch(index[s : s + size])[0]
+            yield data.batch(index[s : s + size])["image"]
 
     info = {"kind": "dataset", "path": data.name, "size": len(data), "subset": f"random(seed={seed})" if len(data) > n else "all"}
     return GeneratedImages(len(index), chunks, labels, info)
@@ -148,7 +148,7 @@ def folder_images(path: Path, *, n: int, seed: int, classes: list[str]) -> Gener
 
     def chunks(size: int) -> Iterator[torch.Tensor]:
         for s in range(0, len(index), size):
-            yield data.batch(index[s : s + size])[0]
+            yield data.batch(index[s : s + size])["image"]
 
     info = {"kind": "folder", "path": str(path), "images_in_folder": len(data), "subset": f"random(seed={seed})" if len(data) > n else "all",
             "labels": "class subfolders" if labels is not None else None}

@@ -15,7 +15,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from turbopix.atomic import atomic_write
+from turbopix.core.atomic import atomic_write
 
 
 class OutputExistsError(ValueError):
@@ -36,7 +36,7 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
 
 def add_commands(sub: Any) -> None:
     """Add ``eval`` and ``compare`` to the ``turbopix`` subparsers."""
-    from turbopix.evaluate import ALL_METRICS, DEFAULT_METRICS
+    from turbopix.evaluation.evaluate import ALL_METRICS, DEFAULT_METRICS
 
     p = sub.add_parser(
         "eval",
@@ -79,7 +79,7 @@ def add_commands(sub: Any) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from turbopix.evaluate import evaluate, format_results, parse_metrics
+    from turbopix.evaluation.evaluate import evaluate, format_results, parse_metrics
 
     metrics = parse_metrics(args.metrics)  # fail on a typo before minutes of work
     out = _check_output(args.json, args.overwrite)

@@ -1,8 +1,8 @@
 """Feature extractors: images in [-1, 1] -> feature vectors (and class logits) for the metrics.
 
-Shipped extractors, registered in ``turbopix.registry.FEATURES``:
+Shipped extractors, registered in ``turbopix.core.registry.FEATURES``:
 
-* ``lenet-mnist``: :class:`~turbopix.metrics.extractors.LeNet` trained by turbopix on the MNIST
+* ``lenet-mnist``: :class:`~turbopix.features.networks.LeNet` trained by turbopix on the MNIST
   training set (``benchmarks/train_feature_extractors.py``; accuracy and recipe in
   ``docs/feature_extractors.md``);
 * ``lenet-fashion``: the same architecture trained on Fashion-MNIST.
@@ -30,7 +30,6 @@ Numbers must not depend on how the caller batches its images: extraction always 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
@@ -43,9 +42,10 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from turbopix.atomic import atomic_write
-from turbopix.metrics.extractors import ARCHITECTURES, to_extractor_input
-from turbopix.registry import FEATURES, UnknownNameError
+from turbopix.core.atomic import atomic_write
+from turbopix.core.hashing import sha256_file, sha256_tensors
+from turbopix.features.networks import ARCHITECTURES, to_extractor_input
+from turbopix.core.registry import FEATURES, UnknownNameError
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 META_KEY = "turbopix_extractor"  # safetensors metadata entry: JSON describing the extractor
@@ -64,22 +64,9 @@ class Extracted:
     logits: np.ndarray | None
 
 
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def sha256_state(module: nn.Module) -> str:
     """A digest of a module's parameters and buffers (names, dtypes, shapes and values)."""
-    h = hashlib.sha256()
-    for key, value in sorted(module.state_dict().items()):
-        t = value.detach().cpu().contiguous()
-        h.update(f"{key}:{t.dtype}:{tuple(t.shape)};".encode())
-        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return h.hexdigest()
+    return sha256_tensors(sorted(module.state_dict().items()))
 
 
 class FeatureExtractor(ABC):
@@ -255,7 +242,7 @@ def save_extractor(module: nn.Module, path: str | Path, *, architecture: str, co
 
 def read_extractor_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Tensors and the description (``{}`` if the file has none) of a safetensors weights file."""
-    from turbopix.checkpoint import read_safetensors
+    from turbopix.core.checkpoint import read_safetensors
 
     tensors, header = read_safetensors(path, what="extractor weights file", error=ExtractorError)
     try:

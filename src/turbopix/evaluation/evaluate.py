@@ -1,6 +1,6 @@
 """Evaluate a generator against real data: sample, extract features, compute the metrics.
 
-    from turbopix.evaluate import evaluate, format_results
+    from turbopix.evaluation.evaluate import evaluate, format_results
     result = evaluate("runs/x/model.safetensors", ref="mnist:test", n=10000)
     print(format_results(result))
     result["metrics"]["fid"]["value"], result["metrics"]["fid"]["provenance"]
@@ -43,11 +43,11 @@ from tqdm import tqdm
 
 from turbopix.data import ImageData, load_dataset
 from turbopix.metrics import distribution as dist
-from turbopix.metrics.features import FeatureExtractor, default_extractor, load_extractor
+from turbopix.features.extractor import FeatureExtractor, default_extractor, load_extractor
 from turbopix.metrics.fid import FeatureStats
-from turbopix.metrics.generated import GeneratedImages, open_source, source_path
+from turbopix.evaluation.sources import GeneratedImages, open_source, source_path
 from turbopix.metrics.prdc import DC_K, PR_K
-from turbopix.metrics.refcache import ReferenceFeatures, cache_key, load_cached, store
+from turbopix.evaluation.refcache import ReferenceFeatures, cache_key, load_cached, store
 
 DEFAULT_METRICS = ("fid", "kid", "prdc", "diversity", "c2st", "is", "classes")
 ALL_METRICS = (*DEFAULT_METRICS, "cas")
@@ -137,7 +137,7 @@ def evaluate(
         timing[name] = time.perf_counter() - t
     timing["total"] = time.perf_counter() - t0
 
-    from turbopix import __version__
+    from turbopix.core.version import __version__
 
     return {
         "metrics": results,
@@ -190,7 +190,7 @@ def _reference_features(
 
     stats = FeatureStats()
     feats, logits = [], []
-    chunks = (data.batch(index[s : s + ext.batch_size])[0] for s in range(0, n_ref, ext.batch_size))
+    chunks = (data.batch(index[s : s + ext.batch_size])["image"] for s in range(0, n_ref, ext.batch_size))
     with tqdm(total=n_ref, desc=f"reference {spec}", unit="img", disable=not progress, leave=False) as bar:
         for count, out in ext.iter_batches(chunks):
             stats.update(out.features)

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from turbopix.registry import Registry
+from turbopix.core.registry import Registry
 
 ARCHITECTURES: Registry[type[nn.Module]] = Registry("feature-extractor architecture")
 

@@ -29,8 +29,8 @@ from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
 from turbopix.data import cache_dir
-from turbopix.atomic import atomic_write
-from turbopix.metrics.features import sha256_file
+from turbopix.core.atomic import atomic_write
+from turbopix.core.hashing import sha256_file
 
 CACHE_VERSION = 1  # bump when the stored content or its meaning changes
 

@@ -1,0 +1,28 @@
+"""``turbopix.load``: the one place that turns a path into a ready model.
+
+A file is a checkpoint (``turbopix.models.io``); a folder is an accelerated artifact
+(``turbopix.accel.artifact``), which loads as a model with the same interface.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .accel.artifact import load_artifact
+from .models.io import load_model_file
+
+
+def load(path: str | Path, *, device: str | torch.device = "cpu", ema: bool = True) -> nn.Module:
+    """A ready model (eval mode) in one call, from whatever turbopix wrote:
+
+    - a model file (``turbopix.save``) or a training checkpoint: from a training checkpoint the EMA
+      weights of the sampling network are used when present (``ema=False`` takes the raw weights);
+    - a pruned model file (its metadata carries the channel plan that rebuilds the smaller shapes);
+    - an accelerated artifact folder (``turbopix accelerate``): an ``AcceleratedGenerator`` with
+      the same ``sample``/``generate`` interface, running on its recorded runtime.
+    """
+    if Path(path).is_dir():
+        return load_artifact(path)
+    return load_model_file(path, device=device, ema=ema)
