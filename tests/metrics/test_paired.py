@@ -17,7 +17,7 @@ from skimage.metrics import peak_signal_noise_ratio as sk_psnr
 from skimage.metrics import structural_similarity as sk_ssim
 from torchmetrics.functional.image import multiscale_structural_similarity_index_measure
 
-from turbopix.metrics.color import rgb_to_y
+from turbopix.core.colour import rgb_to_y
 from turbopix.metrics.paired import (
     MS_SSIM_WEIGHTS,
     AmbiguousNameError,

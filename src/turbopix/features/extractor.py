@@ -44,6 +44,8 @@ from torch import nn
 
 from turbopix.core.atomic import atomic_write
 from turbopix.core.hashing import sha256_file, sha256_tensors
+from turbopix.core.onnx import OnnxError
+from turbopix.core.onnx import onnx_session as core_onnx_session
 from turbopix.features.networks import ARCHITECTURES, to_extractor_input
 from turbopix.core.registry import FEATURES, UnknownNameError
 
@@ -211,21 +213,11 @@ class OnnxExtractor(FeatureExtractor):
 
 
 def onnx_session(path: str | Path) -> Any:
-    """An onnxruntime CPU session for ``path``, with clear errors for a missing package or file."""
+    """An onnxruntime session for an extractor file (``turbopix.core.onnx``), errors as ExtractorError."""
     try:
-        import onnxruntime as ort  # optional dependency: only ONNX users need it
-    except ImportError:
-        raise ExtractorError(f"reading {path} needs onnxruntime: pip install onnxruntime") from None
-    path = Path(path)
-    if not path.is_file():
-        raise ExtractorError(f"ONNX file not found: {path}")
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = torch.get_num_threads()  # share the CPU budget torch was given
-    opts.log_severity_level = 3  # errors only
-    try:
-        return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
-    except Exception as e:  # onnxruntime raises its own exception types for bad files
-        raise ExtractorError(f"{path}: onnxruntime cannot load it ({type(e).__name__}: {e})") from None
+        return core_onnx_session(path)
+    except OnnxError as e:
+        raise ExtractorError(str(e)) from None
 
 
 # ------------------------------------------------------------------ safetensors weights

@@ -68,7 +68,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
-from turbopix.metrics.color import rgb_to_y
+from turbopix.core.colour import rgb_to_y
 from turbopix.core.registry import METRICS
 
 Reduction = Literal["mean", "none"]

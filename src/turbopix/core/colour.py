@@ -1,4 +1,4 @@
-"""Colour conversion used by the paired metrics: RGB -> luma (Y of YCbCr, ITU-R BT.601).
+"""Colour conversions, in one place: RGB -> luma (Y of YCbCr, ITU-R BT.601), used by data and metrics.
 
 Super-resolution papers report PSNR/SSIM on the Y channel computed as MATLAB's ``rgb2ycbcr`` does:
 
