@@ -131,7 +131,8 @@ def export_onnx(
                                       dynamic_axes=axes, opset_version=opset, dynamo=False)
             elif exporter == "dynamo":
                 batch = torch.export.Dim("batch", min=1)
-                shapes = {n: {k: batch if k == 0 else torch.export.Dim.AUTO for k in axes[n]} for n in names}
+                # forward(*inputs): torch.export binds the positional inputs to the one name "inputs"
+                shapes = {"inputs": tuple({k: batch if k == 0 else torch.export.Dim.AUTO for k in axes[n]} for n in names)}
                 program = torch.onnx.export(wrapper, args, None, input_names=names, output_names=[OUTPUT],
                                             dynamic_shapes=shapes, opset_version=opset, dynamo=True, verbose=False)
                 program.save(str(path), external_data=False)
