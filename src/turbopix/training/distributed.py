@@ -32,6 +32,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from .errors import TrainingOptionError
+
 T = TypeVar("T")
 
 # Seconds a collective may wait for the other processes before it fails. A dead worker is noticed
@@ -65,8 +67,8 @@ class Dist:
         """Images per rank for a global batch; a clear error when it does not split evenly."""
         if global_batch % self.world_size:
             lo, hi = global_batch - global_batch % self.world_size, global_batch + (-global_batch) % self.world_size
-            raise ValueError(
-                f"--batch-size {global_batch} is the global batch, split evenly over {self.world_size} processes; "
+            raise TrainingOptionError(
+                f"{{option:batch_size}} {global_batch} is the global batch, split evenly over {self.world_size} processes; "
                 f"it does not divide by {self.world_size}: use {lo or hi} or {hi}"
             )
         return global_batch // self.world_size
@@ -181,7 +183,7 @@ def explain(error: BaseException, ctx: Dist, step: int) -> str:
     return (
         f"rank {ctx.rank} of {ctx.world_size} lost contact with the other processes at step {step}: "
         f"another worker died, hung past the collective timeout, or the network failed ({first}). "
-        "Training stopped; continue from the last checkpoint with --resume (on any number of processes)."
+        "Training stopped; continue from the last checkpoint with {option:resume=True} (on any number of processes)."
     )
 
 
