@@ -33,10 +33,10 @@ class EvalConfig:
     )
     n: int = opt(10000, "generated images, and reference images (fewer if the reference is smaller)")
     extractor: Optional[str] = opt(
-        None, "registered extractor name, .onnx file or ARCH:weights.safetensors (default: the one for the reference)"
+        None, "registered extractor name, .onnx file or ARCH:weights.safetensors; None: the one registered for the reference"
     )
     seed: int = opt(0, "seed for sampling and for the metrics' random draws")
-    data_root: Optional[str] = opt(None, "dataset folder (default: $TURBOPIX_DATA)")
+    data_root: Optional[str] = opt(None, "dataset folder; None: $TURBOPIX_DATA")
     batch_size: int = opt(500, "images generated at once (memory only; results do not change)")
     cache: bool = opt(True, "use cached reference features (off: recompute them)")
     progress: bool = opt(True, "show progress bars")
