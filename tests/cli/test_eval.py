@@ -115,6 +115,11 @@ def test_eval_ms_ssim_diversity_and_help_from_the_registry(checkpoint, capsys):
     assert "fid,kid,prdc,diversity,c2st,is,classes,cas,ms-ssim-diversity" in capsys.readouterr().out.replace("\n", "")
 
 
+def test_eval_source_may_follow_the_options(checkpoint, capsys):
+    assert main(["eval", "--metrics", "fid,kid", *EVAL, checkpoint]) == 0
+    assert "KID" in capsys.readouterr().out
+
+
 def test_eval_errors_name_flags(checkpoint, capsys):
     assert main(["eval", checkpoint, *EVAL, "-n", "1"]) == 2
     assert "--n must be at least 2" in capsys.readouterr().err

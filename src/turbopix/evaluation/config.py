@@ -28,9 +28,7 @@ class EvalConfig:
     """How ``evaluate()`` samples, extracts and scores (the source is its positional argument)."""
 
     ref: str = opt("mnist:test", "reference data: DATASET[:SPLIT] or folder:PATH")
-    metrics: tuple[str, ...] = opt(
-        tuple(default_metric_keys()), f"metrics, comma-separated, from: {','.join(metric_keys())}"
-    )
+    metrics: str = opt(",".join(default_metric_keys()), f"metrics, comma-separated, from: {','.join(metric_keys())}")
     n: int = opt(10000, "generated images, and reference images (fewer if the reference is smaller)")
     extractor: Optional[str] = opt(
         None, "registered extractor name, .onnx file or ARCH:weights.safetensors; None: the one registered for the reference"
@@ -47,9 +45,7 @@ class EvalConfig:
 class CompareConfig:
     """How ``compare_folders()`` scores each pair of images (the folders are its arguments)."""
 
-    metrics: tuple[str, ...] = opt(
-        ("psnr", "ssim", "ms-ssim"), f"paired metrics, comma-separated, from: {','.join(paired_metric_names())}"
-    )
+    metrics: str = opt("psnr,ssim,ms-ssim", f"paired metrics, comma-separated, from: {','.join(paired_metric_names())}")
     y_channel: bool = opt(False, "compute on the BT.601 Y channel, 0-255 range (super-resolution convention)")
     crop: int = opt(0, "pixels removed from each border before computing")
     data_range: float = opt(1.0, "peak value of the images as loaded (they load as [0, 1])")
@@ -59,16 +55,16 @@ def build_config(cls: type[C], config: C | None, options: dict[str, Any], *, wha
     """``config`` (or the defaults) with ``options`` laid over it, checked by ``config_from_dict``.
 
     Values are brought to the declared types first: path-like values and torch devices become
-    strings, a metric list given as ``"a,b"`` or a list becomes a tuple of names.
+    strings, and metrics given as a list become one comma-separated string (one flag value on the
+    command line, so ``--metrics a,b`` never swallows the positional arguments after it).
     """
-    base = {} if config is None else {k: v for k, v in vars(config).items()}
-    fixed = {k: _plain(k, v) for k, v in options.items()}
-    return config_from_dict(cls, {**base, **fixed}, what=what)
+    given = {**(vars(config) if config is not None else {}), **options}
+    return config_from_dict(cls, {k: _plain(k, v) for k, v in given.items()}, what=what)
 
 
 def _plain(name: str, value: Any) -> Any:
     if isinstance(value, (os.PathLike, torch.device)):
         return os.fspath(value) if isinstance(value, os.PathLike) else str(value)
     if name == "metrics" and value is not None:
-        return tuple(split_names(value))
+        return ",".join(split_names(value))
     return value

@@ -17,6 +17,7 @@ from ..core.registry import METRICS
 from ..data.images import IMAGE_EXTENSIONS, ImageDecodeError, read_image, to_unit_float
 from ..metrics.paired import ImageTooSmallError  # importing it also registers the paired metrics
 from .config import CompareConfig, build_config, paired_metric_names
+from .specs import split_names
 
 
 class CompareError(OptionMessage, ValueError):
@@ -110,7 +111,7 @@ def compare_folders(a: str | Path, b: str | Path, config: CompareConfig | None =
     if cfg.crop < 0:
         raise CompareError(f"{{option:crop}} must be >= 0, got {cfg.crop}")
     folder_a, folder_b = Path(a), Path(b)
-    functions = {name: _paired_metric(name) for name in cfg.metrics}
+    functions = {name: _paired_metric(name) for name in split_names(cfg.metrics)}
     if not functions:
         raise CompareError("{option:metrics} is empty; name at least one paired metric")
     images_a, images_b = _images_by_stem(folder_a), _images_by_stem(folder_b)
