@@ -40,7 +40,6 @@ which trains a ResNet on generated images.
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,12 +92,12 @@ def evaluate(source: str | Path | nn.Module, config: EvalConfig | None = None, *
     ``provenance``), ``source``, ``reference``, ``extractor``, ``seed`` and ``timing_s``.
     ``batch_size`` only sets how many images are generated at once (memory); it does not change
     the numbers beyond float rounding."""
-    extractor = options.get("extractor")
-    if not isinstance(extractor, (str, os.PathLike, type(None))):  # an object: not a config value
+    loaded = options.get("extractor")
+    if isinstance(loaded, (FeatureExtractor, nn.Module)):  # an object, not a config value
         options = {k: v for k, v in options.items() if k != "extractor"}
+    else:
+        loaded = None
     cfg = build_config(EvalConfig, config, options, what="evaluate()")
-    if isinstance(extractor, (str, os.PathLike, type(None))):
-        extractor = cfg.extractor
     specs = [distribution_metrics()[key] for key in parse_metrics(cfg.metrics)]
     if cfg.n < 2:
         raise EvaluationError(f"{{option:n}} must be at least 2 (the metrics compare sample sets), got {cfg.n}")
@@ -111,7 +110,8 @@ def evaluate(source: str | Path | nn.Module, config: EvalConfig | None = None, *
 
     ref_spec, dataset, split = _parse_ref(cfg.ref)
     ref_data = load_dataset(ref_spec, data_root=cfg.data_root)
-    ext = load_extractor(extractor if extractor is not None else default_extractor(dataset), device=cfg.device)
+    which = loaded if loaded is not None else cfg.extractor if cfg.extractor is not None else default_extractor(dataset)
+    ext = load_extractor(which, device=cfg.device)
     _check_requirements(specs, ext, ref_data)
 
     ref_feats, ref_info = _reference_features(ref_data, ref_spec, dataset, split, ext, cfg.n, cache=cfg.cache, progress=cfg.progress)

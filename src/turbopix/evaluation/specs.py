@@ -64,10 +64,9 @@ class MetricSpec:
         return values, {**self.info.get("notes", {}), **params}  # a note never hides a value used
 
     def _call(self, roles: tuple[str, ...], sets: dict[str, Any], num_classes: int, seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
-        args = [num_classes if role == "num_classes" else getattr(sets[role.split("_", 1)[0]], role.split("_", 1)[1])
-                for role in roles]
-        smallest = min(sets[side].n for side in {r.split("_", 1)[0] for r in roles} & set(SIDES))
-        params = self._params(smallest)
+        args = [num_classes if role == "num_classes" else getattr(sets[side], field)
+                for role, (side, field) in zip(roles, map(_side, roles))]
+        params = self._params(min(sets[side].n for side, _ in map(_side, roles) if side))
         kw = {"seed": seed} if "seed" in inspect.signature(self.entry.obj).parameters else {}
         return as_values(self.entry.obj(*args, **params, **kw)), params
 
@@ -85,6 +84,16 @@ class MetricSpec:
         for name in self.info.get("at_most_samples", ()):
             params[name] = min(params[name], samples)
         return params
+
+
+def _side(role: str) -> tuple[str | None, str]:
+    """``generated_features`` -> ``("generated", "features")``; ``num_classes`` -> ``(None, ...)``."""
+    side, _, field = role.partition("_")
+    if side in SIDES:
+        return side, field
+    if role != "num_classes":
+        raise ValueError(f"unknown metric input '{role}': expected SIDE_FIELD (SIDE generated or reference) or num_classes")
+    return None, role
 
 
 def as_values(out: Any) -> dict[str, Any]:
