@@ -38,7 +38,8 @@ import torch
 
 import turbopix
 from turbopix.core.atomic import atomic_write
-from turbopix.evaluation.evaluate import DEFAULT_METRICS, evaluate
+from turbopix.evaluation.evaluate import evaluate
+from turbopix.evaluation.specs import default_metric_keys
 
 
 @dataclass
@@ -118,7 +119,7 @@ def train_one(key: str, recipe: Recipe, dataset: str, out: Path, data_root: str 
 
 
 def evaluate_one(source: str, dataset: str, n: int, conditional: bool, data_root: str | None) -> dict[str, Any]:
-    metrics = (*DEFAULT_METRICS, "cas") if conditional else DEFAULT_METRICS
+    metrics = (*default_metric_keys(), "cas") if conditional else default_metric_keys()
     t = time.perf_counter()
     result = evaluate(source, ref=f"{dataset}:test", metrics=metrics, n=n, seed=SEED, data_root=data_root, progress=False)
     print(f"    evaluated {source} in {time.perf_counter() - t:.1f} s (reference cache: {result['reference'].get('cache')})",

@@ -1,5 +1,6 @@
 """Tests of turbopix.metrics.paired: PSNR/SSIM against scikit-image, MS-SSIM against an independent
-numpy implementation of the published formula, the Y-channel/crop conventions, and folder comparison.
+numpy implementation of the published formula, and the Y-channel/crop conventions. Folder comparison
+(``turbopix compare``) is tested in tests/evaluation/test_paired_folders.py.
 
 Tests marked ``data`` read real images through the ``shared_data`` fixture (tests/conftest.py:
 ../shared/data or $TURBOPIX_DATA) and skip without them; the others use synthetic images.
@@ -18,17 +19,7 @@ from skimage.metrics import structural_similarity as sk_ssim
 from torchmetrics.functional.image import multiscale_structural_similarity_index_measure
 
 from turbopix.core.colour import rgb_to_y
-from turbopix.evaluation.paired import (
-    AmbiguousNameError,
-    CompareError,
-    ImageSizeMismatchError,
-    NoMatchingImagesError,
-    UnpairedImagesError,
-    UnreadableImageError,
-    compare_folders,
-    format_table,
-    load_image,
-)
+from turbopix.data.images import read_image, to_unit_float
 from turbopix.metrics.paired import MS_SSIM_WEIGHTS, ImageTooSmallError, ms_ssim, psnr, ssim
 from turbopix.core.registry import METRICS
 
@@ -217,7 +208,8 @@ def test_crop_matches_skimage_on_cropped_arrays() -> None:
 
 
 def _load(path: Path) -> torch.Tensor:
-    return load_image(path).double()
+    """(C, H, W) float64 in [0, 1], decoded by the one decoder (``turbopix.data.images``)."""
+    return torch.from_numpy(to_unit_float(read_image(path)).transpose(2, 0, 1).copy()).double()
 
 
 @pytest.mark.data
@@ -277,101 +269,3 @@ def test_ms_ssim_matches_numpy_reference_on_real_images(shared_data: Path, relpa
     # and averages channels before the powers (we measure 3e-5..1.3e-4). float32: its float64 is slow.
     tm_value = multiscale_structural_similarity_index_measure(dist[None].float(), ref[None].float(), data_range=1.0)
     assert abs(values[1] - tm_value.item()) < 1e-3
-
-
-# ----------------------------------------------------------------------------- files and folders
-
-
-def _save(path: Path, array: np.ndarray, mode: str | None = None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(array, mode=mode).save(path) if mode else Image.fromarray(array).save(path)
-
-
-def _rgb(seed: int, h: int = 40, w: int = 48) -> np.ndarray:
-    return (smooth_image(seed, 3, h, w).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-
-
-def test_load_image_modes(tmp_path: Path) -> None:
-    rgb = _rgb(0)
-    _save(tmp_path / "rgb.png", rgb)
-    _save(tmp_path / "gray.png", rgb[..., 0])
-    _save(tmp_path / "opaque.png", np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)]))
-    _save(tmp_path / "clear.png", np.dstack([rgb, np.zeros(rgb.shape[:2], np.uint8)]))
-    Image.fromarray((rgb[..., 0].astype(np.uint16) * 257)).save(tmp_path / "deep.png")  # 16-bit gray
-
-    x = load_image(tmp_path / "rgb.png")
-    assert x.shape == (3, 40, 48) and x.dtype == torch.float32
-    assert torch.equal(x, torch.from_numpy(rgb).permute(2, 0, 1).float() / 255)
-    assert load_image(tmp_path / "gray.png").shape == (1, 40, 48)
-    assert torch.equal(load_image(tmp_path / "opaque.png"), x)
-    assert torch.allclose(load_image(tmp_path / "deep.png"), load_image(tmp_path / "gray.png"), atol=1e-6)
-    with pytest.raises(UnreadableImageError, match="transparent"):
-        load_image(tmp_path / "clear.png")
-    (tmp_path / "junk.png").write_bytes(b"not an image")
-    with pytest.raises(UnreadableImageError, match="junk.png"):
-        load_image(tmp_path / "junk.png")
-
-
-def test_compare_folders_values_and_table(tmp_path: Path) -> None:
-    a, b = tmp_path / "restored", tmp_path / "reference"
-    for i, name in enumerate(["x", "y"]):
-        ref = _rgb(i, 200, 190)
-        dist = np.clip(ref.astype(int) + np.random.default_rng(i).integers(-20, 21, ref.shape), 0, 255).astype(np.uint8)
-        _save(a / f"{name}.png", dist)
-        _save(b / f"{name}.bmp", ref)  # other extension: matched by stem
-    (b / "NOTES.txt").write_text("ignored")
-
-    result = compare_folders(a, b, crop=2)
-    assert result["count"] == 2 and list(result["per_image"]) == ["x", "y"]
-    assert result["files"]["x"] == ["x.png", "x.bmp"]
-    direct = psnr(load_image(a / "x.png"), load_image(b / "x.bmp"), crop=2).item()
-    assert result["per_image"]["x"]["psnr"] == pytest.approx(direct, abs=1e-12)
-    for m in ("psnr", "ssim", "ms-ssim"):
-        assert result["mean"][m] == pytest.approx(np.mean([v[m] for v in result["per_image"].values()]))
-
-    table = format_table(result)
-    assert "| image" in table and "ms-ssim" in table and "mean (2 images)" in table
-    assert f"{result['mean']['psnr']:.2f}" in table
-
-    only_psnr = compare_folders(a, b, metrics=["psnr"], y_channel=True)
-    assert list(only_psnr["mean"]) == ["psnr"]
-    with pytest.raises(KeyError, match="ssim"):  # unknown name: the registry lists valid ones
-        compare_folders(a, b, metrics=["sim"])
-
-
-def test_compare_folders_errors_name_the_files(tmp_path: Path) -> None:
-    a, b = tmp_path / "a", tmp_path / "b"
-    _save(a / "one.png", _rgb(0))
-    _save(b / "two.png", _rgb(1))
-    with pytest.raises(NoMatchingImagesError, match="one.png"):
-        compare_folders(a, b)
-
-    _save(a / "two.png", _rgb(1))
-    _save(a / "three.png", _rgb(2))
-    with pytest.raises(UnpairedImagesError, match="one.png, three.png") as info:
-        compare_folders(a, b, metrics=["psnr"])
-    assert info.value.only_a == ["one.png", "three.png"] and info.value.only_b == []
-
-    for p in (a / "one.png", a / "three.png"):
-        p.unlink()
-    _save(b / "two.png", _rgb(1, 40, 40))  # different size
-    with pytest.raises(ImageSizeMismatchError, match=r"two\.png.*48x40 RGB.*40x40 RGB"):
-        compare_folders(a, b, metrics=["psnr"])
-
-    _save(b / "two.png", _rgb(1))
-    with pytest.raises(ImageTooSmallError, match=r"ms-ssim of .*two\.png.*176x176"):
-        compare_folders(a, b)  # 40x48 is too small for 5-scale MS-SSIM
-
-    (b / "two.png").write_bytes(b"\x89PNG broken")
-    with pytest.raises(UnreadableImageError, match=r"b[/\\]two\.png"):
-        compare_folders(a, b, metrics=["psnr"])
-
-    _save(b / "two.png", _rgb(1))
-    _save(b / "two.jpg", _rgb(1))
-    with pytest.raises(AmbiguousNameError, match="two.jpg and two.png"):
-        compare_folders(a, b, metrics=["psnr"])
-
-    with pytest.raises(CompareError, match="not a folder"):
-        compare_folders(a, tmp_path / "missing")
-    for err in (NoMatchingImagesError, UnpairedImagesError, ImageSizeMismatchError, UnreadableImageError, ImageTooSmallError):
-        assert issubclass(err, ValueError)

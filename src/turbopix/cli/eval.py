@@ -4,39 +4,62 @@
     turbopix eval samples/ --ref fashion-mnist:test --metrics fid,kid,prdc
     turbopix compare restored/ ground_truth/ --metrics psnr,ssim --y-channel --crop 4
 
-Handlers return an exit code; bad input raises ValueError (or a subclass) with a message that
-``turbopix.cli.main`` prints before exiting with status 2.
+The flags are built from ``EvalConfig`` and ``CompareConfig`` (``turbopix.evaluation.config``),
+where every option and its help is declared once. Handlers return an exit code; bad input raises
+an error whose message ``turbopix.cli.main`` prints before exiting with status 2. Library errors
+name options as templates; they are rendered here as flags (``{option:n}`` -> ``--n``).
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from turbopix.core.atomic import atomic_write
-
-
-class OutputExistsError(ValueError):
-    """The output file exists and --overwrite was not given."""
+from turbopix.core.atomic import OutputExistsError, atomic_write, refuse_overwrite
+from turbopix.core.config import add_config_args, given_args
+from turbopix.core.errors import OptionMessage, flag, render
 
 
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows "(default: X)" only for real defaults, not for unset options and off switches."""
+class CommandError(ValueError):
+    """A user error of ``eval`` / ``compare``, worded with the command's flags."""
 
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, max_help_position=34, width=100)
 
-    def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.default is None or action.default is False:  # identity: a default of 0 is still shown
-            return action.help
-        return super()._get_help_string(action)
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    # defaults are in the help texts already (add_config_args writes them), so no Defaults formatter
+    return argparse.HelpFormatter(prog, max_help_position=34, width=100)
+
+
+def _add_options(parser: argparse.ArgumentParser, cls: type) -> None:
+    """One flag per config field: boolean fields as switches (``--cache`` / ``--no-cache``), the
+    rest by ``add_config_args``. Unset flags stay None, so only what was given overrides."""
+    switches = tuple(f.name for f in dataclasses.fields(cls) if f.type in (bool, "bool"))
+    add_config_args(parser, cls, skip=switches)
+    for f in dataclasses.fields(cls):
+        if f.name in switches:
+            parser.add_argument(flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction, default=None,
+                                help=f"{f.metadata['help']} (default: {'on' if f.default else 'off'})")
+
+
+def _library_errors(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Run ``handler`` with library errors that name options rendered as flags."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except OptionMessage as e:
+            raise CommandError(render(e, "cli")) from e
+
+    return run
 
 
 def add_commands(sub: Any) -> None:
     """Add ``eval`` and ``compare`` to the ``turbopix`` subparsers."""
-    from turbopix.evaluation.evaluate import ALL_METRICS, DEFAULT_METRICS
+    from turbopix.evaluation.config import CompareConfig, EvalConfig
 
     p = sub.add_parser(
         "eval",
@@ -44,49 +67,41 @@ def add_commands(sub: Any) -> None:
         description="Sample N images from SOURCE (a turbopix checkpoint, a folder of images, an ONNX "
         "generator or real data), extract features with a classifier trained on the reference data, and compare them "
         "with N reference images. Reference features are cached.",
-        formatter_class=_Formatter,
+        formatter_class=_formatter,
     )
     p.add_argument("source", help="checkpoint .safetensors, image folder, .onnx generator (input z [, labels]), "
                    "or data:DATASET:SPLIT (real images: the metrics' real-vs-real floor)")
-    p.add_argument("--ref", default="mnist:test", help="reference data: DATASET[:SPLIT] or folder:PATH")
-    p.add_argument("--metrics", default=",".join(DEFAULT_METRICS), help=f"comma-separated, from: {','.join(ALL_METRICS)}")
-    p.add_argument("--n", "-n", type=int, default=10000, help="generated images, and reference images (fewer if the reference is smaller)")
-    p.add_argument("--extractor", help="registered extractor name, .onnx file or ARCH:weights.safetensors (default: the one for --ref)")
-    p.add_argument("--seed", type=int, default=0, help="seed for sampling and for the metrics' random draws")
-    p.add_argument("--data-root", help="dataset folder (default: $TURBOPIX_DATA)")
-    p.add_argument("--batch-size", type=int, default=500, help="images generated at once (memory only; results do not change)")
+    _add_options(p, EvalConfig)
+    p.add_argument("-n", dest="n", type=int, default=None, help=argparse.SUPPRESS)  # short for --n
     p.add_argument("--json", help="also write the full result, with provenance, to this JSON file")
     p.add_argument("--overwrite", action="store_true", help="replace the --json file if it exists")
-    p.add_argument("--no-cache", action="store_true", help="recompute the reference features instead of using the cache")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser(
         "compare",
         help="paired metrics (PSNR, SSIM, MS-SSIM) between two folders of images",
         description="Compare images of folder A with the images of the same name (extension aside) in folder B.",
-        formatter_class=_Formatter,
+        formatter_class=_formatter,
     )
     p.add_argument("a", help="folder of images (e.g. restored)")
     p.add_argument("b", help="folder of reference images with the same names")
-    p.add_argument("--metrics", default="psnr,ssim,ms-ssim", help="comma-separated paired metrics")
-    p.add_argument("--y-channel", action="store_true", help="compute on the BT.601 Y channel, 0-255 range (super-resolution convention)")
-    p.add_argument("--crop", type=int, default=0, help="pixels removed from each border before computing")
+    _add_options(p, CompareConfig)
     p.add_argument("--summary", action="store_true", help="print only the mean row, not one row per image")
     p.add_argument("--json", help="also write the result (per image and mean) to this JSON file")
     p.add_argument("--overwrite", action="store_true", help="replace the --json file if it exists")
     p.set_defaults(func=cmd_compare)
 
 
+@_library_errors
 def cmd_eval(args: argparse.Namespace) -> int:
+    from turbopix.evaluation.config import EvalConfig
     from turbopix.evaluation.evaluate import evaluate, format_results, parse_metrics
 
-    metrics = parse_metrics(args.metrics)  # fail on a typo before minutes of work
+    options = given_args(args, EvalConfig)
+    if "metrics" in options:
+        parse_metrics(options["metrics"])  # fail on a typo before minutes of work
     out = _check_output(args.json, args.overwrite)
-    result = evaluate(
-        args.source, ref=args.ref, metrics=metrics, n=args.n, extractor=args.extractor, seed=args.seed,
-        data_root=args.data_root, batch_size=args.batch_size, cache=not args.no_cache, progress=not args.no_progress,
-    )
+    result = evaluate(args.source, **options)
     print(format_results(result))
     if out is not None:
         write_json(result, out, overwrite=args.overwrite)
@@ -94,14 +109,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+@_library_errors
 def cmd_compare(args: argparse.Namespace) -> int:
+    from turbopix.evaluation.config import CompareConfig
     from turbopix.evaluation.paired import compare_folders, format_table
 
-    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
-    if args.crop < 0:
-        raise ValueError(f"--crop must be >= 0, got {args.crop}")
     out = _check_output(args.json, args.overwrite)
-    result = compare_folders(args.a, args.b, metrics=metrics, y_channel=args.y_channel, crop=args.crop)
+    result = compare_folders(args.a, args.b, **given_args(args, CompareConfig))
     print(format_table(result, per_image=not args.summary), end="")
     if out is not None:
         write_json(result, out, overwrite=args.overwrite)
@@ -113,11 +127,12 @@ def _check_output(path: str | None, overwrite: bool) -> Path | None:
     if path is None:
         return None
     out = Path(path)
-    if out.exists() and not overwrite:
-        raise OutputExistsError(f"{out} exists; pass --overwrite to replace it")
     if out.is_dir():
-        raise OutputExistsError(f"{out} is a folder; --json needs a file name")
-    return out
+        raise CommandError(f"{out} is a folder; --json needs a file name")
+    try:
+        return refuse_overwrite(out, overwrite)
+    except OutputExistsError:
+        raise CommandError(f"{out} exists; pass --overwrite to replace it") from None
 
 
 def _json_safe(value: Any) -> Any:
@@ -134,9 +149,7 @@ def _json_safe(value: Any) -> Any:
 
 def write_json(result: dict[str, Any], path: str | Path, *, overwrite: bool = False) -> Path:
     """Write ``result`` as JSON atomically (temporary file, then rename); refuse to replace an
-    existing file unless ``overwrite``."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path} exists; pass --overwrite to replace it")
+    existing file unless ``overwrite`` (``core.atomic.OutputExistsError``)."""
+    path = refuse_overwrite(path, overwrite)
     text = json.dumps(_json_safe(result), indent=2, allow_nan=False) + "\n"
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text))

@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
+from ..core.errors import OptionMessage
 from ..core.registry import METRICS
 from ..data.images import IMAGE_EXTENSIONS, ImageDecodeError, read_image, to_unit_float
 from ..metrics.paired import ImageTooSmallError  # importing it also registers the paired metrics
+from .config import CompareConfig, build_config, paired_metric_names
+from .specs import split_names
 
-class CompareError(ValueError):
+
+class CompareError(OptionMessage, ValueError):
     """Base of the errors ``compare_folders`` raises for bad input; the message names the files."""
 
 
@@ -80,21 +84,15 @@ def _listing(names: list[str], limit: int = 10) -> str:
 def _paired_metric(name: str) -> Callable[..., torch.Tensor]:
     entry = METRICS.entry(name)  # unknown names raise UnknownNameError listing the valid ones
     if entry.info.get("kind") != "paired":
-        paired = [e.name for e in METRICS if e.info.get("kind") == "paired"]
-        raise ValueError(f"'{name}' is not a paired metric; choose from: {', '.join(paired)}")
+        raise CompareError(f"'{name}' is not a paired metric; {{option:metrics}} takes: {', '.join(paired_metric_names())}")
     return entry.obj
 
 
-def compare_folders(
-    a: str | Path,
-    b: str | Path,
-    *,
-    metrics: Sequence[str] = ("psnr", "ssim", "ms-ssim"),
-    y_channel: bool = False,
-    crop: int = 0,
-    data_range: float = 1.0,
-) -> dict[str, Any]:
+def compare_folders(a: str | Path, b: str | Path, config: CompareConfig | None = None, **options: Any) -> dict[str, Any]:
     """Compute paired metrics between images of folder ``a`` and folder ``b`` with the same stem.
+
+    Options are :class:`~turbopix.evaluation.config.CompareConfig` fields (``metrics``,
+    ``y_channel``, ``crop``, ``data_range``), as a config, keywords, or both (keywords win).
 
     Files match by name without extension (``a/baby.png`` pairs with ``b/baby.bmp``); non-image files,
     hidden files and subfolders are ignored. Images load through ``load_image`` as [0, 1], so keep
@@ -109,10 +107,13 @@ def compare_folders(
          "mean": {metric: mean over images},          # PSNR mean is inf if any pair is identical
          "count": number of pairs}
     """
+    cfg = build_config(CompareConfig, config, options, what="compare_folders()")
+    if cfg.crop < 0:
+        raise CompareError(f"{{option:crop}} must be >= 0, got {cfg.crop}")
     folder_a, folder_b = Path(a), Path(b)
-    functions = {name: _paired_metric(name) for name in metrics}
+    functions = {name: _paired_metric(name) for name in split_names(cfg.metrics)}
     if not functions:
-        raise ValueError("metrics is empty; name at least one paired metric")
+        raise CompareError("{option:metrics} is empty; name at least one paired metric")
     images_a, images_b = _images_by_stem(folder_a), _images_by_stem(folder_b)
     common = sorted(images_a.keys() & images_b.keys())
     only_a = sorted(images_a[s].name for s in images_a.keys() - images_b.keys())
@@ -139,7 +140,7 @@ def compare_folders(
         values = {}
         for name, fn in functions.items():
             try:
-                value = fn(img_a, img_b, data_range=data_range, y_channel=y_channel, crop=crop)
+                value = fn(img_a, img_b, data_range=cfg.data_range, y_channel=cfg.y_channel, crop=cfg.crop)
             except ImageTooSmallError as err:
                 raise ImageTooSmallError(f"{name} of '{path_a}' vs '{path_b}': {err}") from err
             values[name] = float(value)
@@ -147,7 +148,7 @@ def compare_folders(
 
     return {
         "settings": {"a": str(folder_a), "b": str(folder_b), "metrics": list(functions),
-                     "y_channel": y_channel, "crop": crop, "data_range": data_range},
+                     "y_channel": cfg.y_channel, "crop": cfg.crop, "data_range": cfg.data_range},
         "files": {s: [images_a[s].name, images_b[s].name] for s in common},
         "per_image": per_image,
         "mean": {m: float(np.mean([v[m] for v in per_image.values()])) for m in functions},

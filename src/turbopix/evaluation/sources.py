@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from turbopix.features.extractor import onnx_session
+from turbopix.core.errors import OptionMessage
+from turbopix.core.onnx import OnnxError, onnx_session
 
 DATA_PREFIX = "data:"  # a source of real images: data:mnist:train
 ImageChunks = Callable[[int], Iterator[torch.Tensor]]  # chunk size -> images (B, C, H, W) in [-1, 1]
@@ -29,7 +30,7 @@ ImageChunks = Callable[[int], Iterator[torch.Tensor]]  # chunk size -> images (B
 ONNX_RANGE_SLACK = 0.5
 
 
-class SourceError(ValueError):
+class SourceError(OptionMessage, ValueError):
     """A source of images that cannot be read or sampled; the message says which and why."""
 
 
@@ -121,37 +122,45 @@ def dataset_images(spec: str, *, n: int, seed: int, data_root: str | Path | None
     from turbopix.data import load_dataset
 
     data = load_dataset(spec, data_root=data_root)
-    index = torch.arange(len(data))
-    if len(data) > n:
-        index = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:n].sort().values
+    index = subset_index(len(data), n, seed)
     labels = data.labels[index] if (data.labels >= 0).all() and data.num_classes else None
-
-    def chunks(size: int) -> Iterator[torch.Tensor]:
-        for s in range(0, len(index), size):
-            yield data.batch(index[s : s + size])["image"]
-
-    info = {"kind": "dataset", "path": data.name, "size": len(data), "subset": f"random(seed={seed})" if len(data) > n else "all"}
-    return GeneratedImages(len(index), chunks, labels, info)
+    info = {"kind": "dataset", "path": data.name, "size": len(data), "subset": subset_name(len(data), n, seed)}
+    return data_images(data, index, labels, info)
 
 
 def folder_images(path: Path, *, n: int, seed: int, classes: list[str]) -> GeneratedImages:
-    """Images of a folder (see ``turbopix.data.load_folder``): all of them when at most ``n``, else a
-    seeded random subset of ``n``. Class subfolders give labels when their names are classes of the
-    reference (``3/``, ``Trouser/``) or class indices (``0/`` .. ``9/``)."""
+    """Images of a folder, read by the folder loader ``turbopix.data.load_folder`` (the one image
+    decoder): all of them when at most ``n``, else a seeded random subset of ``n``. Class
+    subfolders give labels when their names are classes of the reference (``3/``, ``Trouser/``)
+    or class indices (``0/`` .. ``9/``)."""
     from turbopix.data import load_folder
 
     data = load_folder(path)
-    index = torch.arange(len(data))
-    if len(data) > n:
-        index = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:n].sort().values
+    index = subset_index(len(data), n, seed)
     labels = _map_folder_labels(data.classes, classes, data.labels[index]) if data.classes else None
+    info = {"kind": "folder", "path": str(path), "images_in_folder": len(data), "subset": subset_name(len(data), n, seed),
+            "labels": "class subfolders" if labels is not None else None}
+    return data_images(data, index, labels, info)
+
+
+def subset_index(size: int, n: int, seed: int) -> torch.Tensor:
+    """All indices when ``size <= n``, else ``n`` of them drawn with ``seed``, sorted."""
+    if size <= n:
+        return torch.arange(size)
+    return torch.randperm(size, generator=torch.Generator().manual_seed(seed))[:n].sort().values
+
+
+def subset_name(size: int, n: int, seed: int) -> str:
+    return f"random(seed={seed})" if size > n else "all"
+
+
+def data_images(data: Any, index: torch.Tensor, labels: torch.Tensor | None, info: dict[str, Any]) -> GeneratedImages:
+    """The images ``index`` names in a loaded dataset (``data.batch`` gives them in [-1, 1])."""
 
     def chunks(size: int) -> Iterator[torch.Tensor]:
         for s in range(0, len(index), size):
             yield data.batch(index[s : s + size])["image"]
 
-    info = {"kind": "folder", "path": str(path), "images_in_folder": len(data), "subset": f"random(seed={seed})" if len(data) > n else "all",
-            "labels": "class subfolders" if labels is not None else None}
     return GeneratedImages(len(index), chunks, labels, info)
 
 
@@ -170,7 +179,10 @@ def onnx_images(path: Path, *, n: int, seed: int, num_classes: int) -> Generated
     (int64 or int32); output 1 is the images (B, C, H, W) in [-1, 1]. The latent size is read from
     the input shape; z is standard normal. The class count comes from the model's metadata entry
     ``num_classes`` when present, else from the reference dataset."""
-    session = onnx_session(path)
+    try:
+        session = onnx_session(path)
+    except OnnxError as e:
+        raise SourceError(str(e)) from None
     inputs = session.get_inputs()
     z_shape = inputs[0].shape
     if len(z_shape) != 2 or not isinstance(z_shape[1], int):

@@ -12,6 +12,7 @@ from .extractor import (
     load_extractor,
     save_extractor,
 )
+from .networks import to_extractor_input
 
 __all__ = ["ExtractorError", "FeatureExtractor", "OnnxExtractor", "TorchExtractor", "default_extractor",
-           "load_extractor", "save_extractor"]
+           "load_extractor", "save_extractor", "to_extractor_input"]

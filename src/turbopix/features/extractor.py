@@ -43,6 +43,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from turbopix.core.atomic import atomic_write
+from turbopix.core.errors import OptionMessage
 from turbopix.core.hashing import sha256_file, sha256_tensors
 from turbopix.core.onnx import OnnxError
 from turbopix.core.onnx import onnx_session as core_onnx_session
@@ -54,7 +55,7 @@ META_KEY = "turbopix_extractor"  # safetensors metadata entry: JSON describing t
 EXTRACT_BATCH_SIZE = 500
 
 
-class ExtractorError(ValueError):
+class ExtractorError(OptionMessage, ValueError):
     """An extractor that cannot be found, loaded or run; the message says which and why."""
 
 
@@ -299,7 +300,7 @@ def default_extractor(dataset: str) -> str:
         if entry.info.get("default_for") == dataset:
             return entry.name
     raise ExtractorError(
-        f"no default feature extractor for reference dataset '{dataset}'; pass one explicitly: a registered name "
+        f"no default feature extractor for reference dataset '{dataset}'; name one with {{option:extractor}}: a registered name "
         f"({', '.join(FEATURES.names())}), a .onnx file, or ARCH:weights.safetensors"
     )
 

@@ -47,8 +47,16 @@ def class_probabilities(logits_or_probs: Any, inputs: Literal["auto", "logits", 
     "inception_score",
     kind="distribution",
     higher_is_better=True,
-    inputs="class_probs",
     description="Inception Score from any classifier: exp(E_x KL(p(y|x) || p(y))), mean/std over splits.",
+    key="is",
+    order=6,
+    default=True,
+    inputs=("generated_logits",),
+    params={"inputs": "logits"},
+    at_most_samples=("splits",),
+    reference_value=True,
+    notes={"classifier": "extractor logits"},
+    rows=(("IS", "{value:.3f} ± {std:.3f} (real {reference_value:.3f})"),),
 )
 def inception_score(
     logits_or_probs: Any,
@@ -85,9 +93,15 @@ def inception_score(
     "class_mode_coverage",
     kind="distribution",
     higher_is_better=True,
-    inputs="class_labels",
     description="Fraction of classes the generator produces (higher is better) and KL of its class "
     "histogram to the real one (lower is better).",
+    key="classes",
+    order=7,
+    default=True,
+    # Both histograms come from the extractor's predictions, so its own errors cancel in the KL.
+    inputs=("generated_logits", "num_classes", "reference_predicted_classes"),
+    notes={"classifier": "extractor logits", "kl_reference": "predicted classes of the reference"},
+    rows=(("class coverage", "{covered_classes}/{num_classes}"), ("class KL", "{kl:.4f}")),
 )
 def class_mode_coverage(
     pred_labels: Any,
@@ -108,7 +122,7 @@ def class_mode_coverage(
       ``real_labels`` (uniform when not given). Both are smoothed as p' = (p + eps) / (1 + C eps)
       so that a class absent on either side gives a large but finite value (with eps=1e-6, about
       13.8 * p_gen(c) nats for a generated class the reference never has) instead of infinity.
-    * ``covered_classes``: the count behind ``coverage``.
+    * ``covered_classes``: the count behind ``coverage``, and ``num_classes``: out of how many.
     """
     if num_classes < 1:
         raise ValueError(f"num_classes must be >= 1, got {num_classes}")
@@ -125,7 +139,7 @@ def class_mode_coverage(
         q = np.bincount(real, minlength=num_classes) / real.size
     p, q = (p + eps) / (1 + num_classes * eps), (q + eps) / (1 + num_classes * eps)
     kl = float(rel_entr(p, q).sum())
-    return {"coverage": covered / num_classes, "kl": kl, "covered_classes": covered}
+    return {"coverage": covered / num_classes, "kl": kl, "covered_classes": covered, "num_classes": num_classes}
 
 
 def _labels(x: Any, num_classes: int, name: str) -> np.ndarray:

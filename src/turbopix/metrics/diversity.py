@@ -38,8 +38,13 @@ def sample_pairs(n: int, pairs: int, seed: int) -> tuple[np.ndarray, np.ndarray]
     "diversity",
     kind="distribution",
     higher_is_better=True,
-    inputs="fake_features",
     description="Mean pairwise L2 distance between generated samples' features (low = mode collapse).",
+    order=4,
+    default=True,
+    inputs=("generated_features",),
+    reference_value=True,
+    notes={"distance": "L2 in feature space"},
+    rows=(("diversity", "{value:.3f} (real {reference_value:.3f})"),),
 )
 def diversity(feats: Any, *, pairs: int = 100_000, seed: int = 0) -> float:
     """Mean ||f_i - f_j||_2 over pairs i != j of generated features (see :func:`sample_pairs`:
@@ -72,8 +77,15 @@ def scale_weights(size: int, *, window: int = 11) -> tuple[float, ...]:
     "ms_ssim_diversity",
     kind="distribution",
     higher_is_better=False,
-    inputs="fake_images",
     description="Mean MS-SSIM between random pairs of generated images (lower = more diverse).",
+    key="ms-ssim-diversity",
+    order=9,
+    default=False,
+    # No reference value: references often differ in size (8x8 digits), and so in scales; measure
+    # real data as a source (data:mnist:test) for the scale to read this against.
+    inputs=("generated_images",),
+    notes={"weights": "scale_weights(image size): as many of the 5 MS-SSIM scales as fit"},
+    rows=(("MS-SSIM diversity", "{value:.4f}"),),
 )
 def ms_ssim_diversity(
     images: torch.Tensor,

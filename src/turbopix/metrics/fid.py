@@ -98,16 +98,17 @@ def _psd_factor(s: np.ndarray) -> np.ndarray:
         return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
 
 
-# What fid() accepts for each side: an (N, D) feature matrix, a FeatureStats, or a (mu, sigma) pair.
+# What fid() accepts for each side: an (N, D) feature matrix, a FeatureStats, or a precomputed
+# (mu, sigma) pair, or (mu, sigma, n) when the sample count behind it is known.
 StatsLike = Any
 
 
 def _stats_of(x: StatsLike, name: str) -> tuple[np.ndarray, np.ndarray, int | None]:
-    """Accept a feature matrix, a FeatureStats, or a precomputed ``(mu, sigma)`` pair."""
+    """``(mu, sigma, n)`` of any :data:`StatsLike`; n is None when a pair does not say."""
     if isinstance(x, FeatureStats):
         return (*x.compute(), x.n)
-    if isinstance(x, tuple) and len(x) == 2:
-        return np.asarray(x[0], np.float64), np.asarray(x[1], np.float64), None
+    if isinstance(x, tuple) and len(x) in (2, 3):
+        return np.asarray(x[0], np.float64), np.asarray(x[1], np.float64), (int(x[2]) if len(x) == 3 else None)
     feats = as_features(x, name, min_rows=2)
     return (*feature_stats(feats), feats.shape[0])
 
@@ -116,16 +117,20 @@ def _stats_of(x: StatsLike, name: str) -> tuple[np.ndarray, np.ndarray, int | No
     "fid",
     kind="distribution",
     higher_is_better=False,
-    inputs="features",
     description="Fréchet distance between Gaussian fits of real and generated features (FID).",
+    order=1,
+    default=True,
+    inputs=("reference_stats", "generated_stats"),
+    notes={"stats": "float64 mean, covariance ddof=1"},
+    rows=(("FID", "{value:.3f}"),),
 )
 def fid(real_feats: StatsLike, fake_feats: StatsLike) -> float:
     """FID = frechet_distance(*feature_stats(real), *feature_stats(fake)).
 
     Each argument may be an (N, D) feature matrix (numpy or torch), a :class:`FeatureStats` fed
-    batch by batch, or a precomputed ``(mu, sigma)`` pair (e.g. cached statistics of the real set).
-    Warns when a set has no more samples than dimensions: its covariance is then singular and the
-    value is dominated by estimation error.
+    batch by batch, or a precomputed ``(mu, sigma)`` pair (e.g. cached statistics of the real set),
+    or ``(mu, sigma, n)``. Warns when a set of known size has no more samples than dimensions: its
+    covariance is then singular and the value is dominated by estimation error.
     """
     mu1, s1, n1 = _stats_of(real_feats, "real_feats")
     mu2, s2, n2 = _stats_of(fake_feats, "fake_feats")
@@ -133,8 +138,8 @@ def fid(real_feats: StatsLike, fake_feats: StatsLike) -> float:
     for n, name in ((n1, "real"), (n2, "fake")):
         if n is not None and n <= s1.shape[0]:
             warnings.warn(
-                f"{name} set has {n} samples for {s1.shape[0]}-D features: its covariance is singular "
-                "and FID is strongly biased; use more samples than feature dimensions",
+                f"FID with {n} samples for {s1.shape[0]}-D features ({name} set): its covariance is "
+                "singular and FID is strongly biased; use more samples than feature dimensions",
                 stacklevel=2,
             )
     return frechet_distance(mu1, s1, mu2, s2)

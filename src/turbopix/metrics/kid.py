@@ -41,8 +41,13 @@ def mmd2_unbiased(k_xx: np.ndarray, k_yy: np.ndarray, k_xy: np.ndarray) -> float
     "kid",
     kind="distribution",
     higher_is_better=False,
-    inputs="features",
     description="Kernel Inception Distance: unbiased MMD^2, cubic polynomial kernel, mean/std over subsets.",
+    order=2,
+    default=True,
+    inputs=("reference_features", "generated_features"),
+    at_most_samples=("subset_size",),
+    notes={"kernel": "(x.y/D + 1)^3"},
+    rows=(("KID", "{value:.5f} ± {std:.5f}"),),
 )
 def kid(
     real: Any,

@@ -84,8 +84,12 @@ def density_coverage(real: Any, fake: Any, k: int = DC_K) -> dict[str, float]:
     "prdc",
     kind="distribution",
     higher_is_better=True,
-    inputs="features",
     description="Precision, recall (k=3), density, coverage (k=5) from k-NN balls in feature space.",
+    order=3,
+    default=True,
+    inputs=("reference_features", "generated_features"),
+    notes={"k_precision_recall": PR_K, "k_density_coverage": DC_K},
+    rows=tuple((k, f"{{{k}:.4f}}") for k in ("precision", "recall", "density", "coverage")),
 )
 def prdc(real: Any, fake: Any, *, nearest_k: int | None = None) -> dict[str, float]:
     """All four metrics in one pass. ``nearest_k=None`` uses each paper's default (3 for

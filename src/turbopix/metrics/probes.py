@@ -40,8 +40,12 @@ def make_classifier(kind: Classifier, seed: int) -> Pipeline:
     "c2st",
     kind="distribution",
     higher_is_better=False,  # 0.5 is ideal; values below 0.5 are chance fluctuation
-    inputs="features",
     description="Classifier two-sample test: held-out accuracy telling real from generated (0.5 = indistinguishable).",
+    order=5,
+    default=True,
+    inputs=("reference_features", "generated_features"),
+    notes={"probe": "StandardScaler, then the classifier; accuracy on the held-out part"},
+    rows=(("C2ST accuracy", "{accuracy:.4f} (p={p_value:.2g})"),),
 )
 def c2st(
     real_feats: Any,
@@ -88,8 +92,12 @@ def c2st(
     "cas",
     kind="distribution",
     higher_is_better=True,
-    inputs="labelled_features",
     description="Classification Accuracy Score: probe trained on generated labelled features, tested on real ones.",
+    order=8,
+    default=False,
+    inputs=("generated_features", "generated_labels", "reference_features", "reference_labels"),
+    notes={"probe": "StandardScaler, then the classifier, on extractor features", "train": "generated", "test": "reference"},
+    rows=(("CAS accuracy", "{accuracy:.4f}"),),
 )
 def cas(
     gen_feats: Any,

@@ -105,3 +105,23 @@ def test_compare_errors_exit_2(tmp_path, capsys):
     assert main(["compare", str(a), str(a), "--metrics", "psnr,fid"]) == 2
     assert "not a paired metric" in capsys.readouterr().err
     assert main(["compare", str(a), str(a), "--crop", "-1"]) == 2
+
+
+def test_eval_ms_ssim_diversity_and_help_from_the_registry(checkpoint, capsys):
+    assert main(["eval", checkpoint, *EVAL, "--metrics", "ms-ssim-diversity"]) == 0
+    assert "MS-SSIM diversity" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["eval", "--help"])
+    assert "fid,kid,prdc,diversity,c2st,is,classes,cas,ms-ssim-diversity" in capsys.readouterr().out.replace("\n", "")
+
+
+def test_eval_source_may_follow_the_options(checkpoint, capsys):
+    assert main(["eval", "--metrics", "fid,kid", *EVAL, checkpoint]) == 0
+    assert "KID" in capsys.readouterr().out
+
+
+def test_eval_errors_name_flags(checkpoint, capsys):
+    assert main(["eval", checkpoint, *EVAL, "-n", "1"]) == 2
+    assert "--n must be at least 2" in capsys.readouterr().err
+    assert main(["eval", checkpoint, *EVAL, "--metrics", ""]) == 2
+    assert "--metrics is empty" in capsys.readouterr().err

@@ -26,22 +26,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:FID with .* samples:UserWarning"
 FAST = dict(ref="digits:test", extractor="lenet-mnist", progress=False)
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    """Every test gets its own feature cache, so none reads another's entries."""
-    monkeypatch.setenv("TURBOPIX_CACHE", str(tmp_path / "cache"))
-    return tmp_path / "cache" / "features"
-
-
-@pytest.fixture(scope="module")
-def tiny_models(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("models")
-    torch.manual_seed(0)
-    cond = turbopix.create_model("dcgan", image_size=28, g_width=8, d_width=8, num_classes=10)
-    uncond = turbopix.create_model("conv-vae", image_size=28, width=8)
-    return {"cond": turbopix.save(cond, root / "cond.safetensors"), "uncond": turbopix.save(uncond, root / "uncond.safetensors")}
-
-
 def test_checkpoint_all_metrics_with_provenance(tiny_models):
     r = evaluate(tiny_models["cond"], metrics=ALL_METRICS, n=120, seed=3, **FAST)
     assert list(r["metrics"]) == list(ALL_METRICS)
