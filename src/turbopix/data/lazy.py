@@ -10,7 +10,8 @@ derives from (seed, step), and each example gets a numpy Generator seeded with (
 dataset index). Everything random about the example (crop, dihedral transform, degradation, the
 domain-B partner) comes from it, so a batch is a pure function of (generator seed, index): a resumed
 run sees bit-identical batches, and an example gets the same crop whichever process or batch
-position it lands in (distributed training splits a step's indices across processes).
+position it lands in (distributed training splits a step's indices across processes). The same
+index twice in one batch gives the same example twice; the training sampler never does that.
 
 A *fixed* dataset (the validation split) ignores the generator: centre crops, no augmentation, and
 degradations seeded by (``VAL_SEED``, index), so it is the same on every call.
