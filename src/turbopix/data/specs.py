@@ -119,7 +119,7 @@ def build(kind: str, paths: str, split: str, options: ImageOptions, *, data_root
     if kind == "paired" and degrade is not None and degrade.scale != 1:
         raise DataError(f"{name}: paired data already has its targets; a resizing {{option:degrade}} "
                         f"({options.degrade}) would misalign them")
-    by_split = _has_split_folders(paths, data_root)
+    by_split = _has_split_folders(_paths(kind, paths, name)[0], data_root)
     hold_out = options.val_split > 0 and not options.val and not by_split
     if split == "train" or by_split or hold_out:
         folders = _folders(kind, paths, split if by_split else "train", data_root, name)
@@ -139,10 +139,15 @@ def build(kind: str, paths: str, split: str, options: ImageOptions, *, data_root
 
 
 def _folders(kind: str, paths: str, split: str, data_root, name: str) -> list[Path]:
-    parts = paths.split(",") if kind in ("paired", "unpaired") else [paths]
-    if len(parts) != (2 if kind in ("paired", "unpaired") else 1) or not all(p.strip() for p in parts):
-        raise DataError(f"{name}: {kind}: needs {'two folders, DIR_A,DIR_B' if len(parts) != 1 else 'a path'}")
-    return [_split_folder(resolve_folder(p.strip(), data_root), split) for p in parts]
+    return [_split_folder(resolve_folder(p, data_root), split) for p in _paths(kind, paths, name)]
+
+
+def _paths(kind: str, paths: str, name: str) -> list[str]:
+    two = kind in ("paired", "unpaired")
+    parts = [p.strip() for p in paths.split(",")] if two else [paths.strip()]
+    if len(parts) != (2 if two else 1) or not all(parts):
+        raise DataError(f"{name}: {kind}: needs {'two folders, DIR_A,DIR_B' if two else 'a path'}")
+    return parts
 
 
 def _split_folder(folder: Path, split: str) -> Path:
@@ -153,9 +158,9 @@ def _split_folder(folder: Path, split: str) -> Path:
     return folder
 
 
-def _has_split_folders(paths: str, data_root) -> bool:
-    """Whether the (first) folder is laid out by split: train/ beside test/ or val/."""
-    folder = resolve_folder(paths.split(",")[0].strip(), data_root)
+def _has_split_folders(path: str, data_root) -> bool:
+    """Whether the folder is laid out by split: train/ beside test/ or val/."""
+    folder = resolve_folder(path, data_root)
     return _split_folder(folder, "test") != folder
 
 
