@@ -62,7 +62,7 @@ __all__ = [
 
 SPLITS = ("train", "test")
 FOLDER_PREFIX = "folder:"
-LAZY_KINDS = ("patches", "paired", "pairs", "unpaired")
+
 
 
 def load_dataset(
@@ -90,12 +90,14 @@ def load_dataset(
     1 / 3 means colour "grey" / "rgb".
     """
     check_options(image_size, channels)
-    kind, _, rest = spec.partition(":")
-    if kind in LAZY_KINDS:
-        return _load_lazy(kind, rest, spec, split, data_root, image_size, channels, skip_bad, options)
+    if spec.partition(":")[0] in specs.KINDS:
+        if split not in SPLITS:
+            raise DataError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+        return specs.load_lazy(spec, split, data_root=data_root, image_size=image_size, channels=channels,
+                               skip_bad=skip_bad, options=options)
     if options:
         raise DataError(f"{', '.join(sorted(options))}: options of the lazy dataset kinds "
-                        f"({', '.join(k + ':' for k in LAZY_KINDS)}), not of {spec!r}")
+                        f"({', '.join(k + ':' for k in specs.KINDS)}), not of {spec!r}")
     if spec.startswith(FOLDER_PREFIX):
         folder = resolve_folder(spec[len(FOLDER_PREFIX) :], data_root)
         return load_folder(folder, image_size=image_size, channels=channels, skip_bad=skip_bad, name=spec)
@@ -118,15 +120,3 @@ def load_dataset(
     if images is data.images:
         return data
     return ImageData(images=images, labels=data.labels, classes=data.classes, name=data.name)
-
-
-def _load_lazy(kind, rest, spec, split, data_root, image_size, channels, skip_bad, options) -> LazyDataset:
-    if split not in SPLITS:
-        raise DataError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
-    paths, _, option_text = rest.partition("?")
-    colour = {1: "grey", 3: "rgb", None: None}[channels]
-    if colour and options.get("colour") not in (None, colour) or image_size and options.get("patch_size") not in (None, image_size):
-        raise DataError(f"{spec}: give {{option:patch_size}} / {{option:colour}} or image_size / channels, not both")
-    options = {"patch_size": image_size, "colour": colour, **{k: v for k, v in options.items() if v is not None}}
-    parsed = specs.parse_options(option_text, options, spec)
-    return specs.build(kind, paths, split, parsed, data_root=data_root, skip_bad=skip_bad, name=spec.partition("?")[0])

@@ -44,6 +44,7 @@ from .images import IMAGE_EXTENSIONS
 from .lazy import Example, LazyDataset
 from .sources import resolve_folder
 
+KINDS = ("patches", "paired", "pairs", "unpaired")  # the lazy spec forms, KIND:PATHS
 DIRECTIONS = ("AtoB", "BtoA")
 
 
@@ -109,6 +110,20 @@ def _convert(name: str, value: str, hint: Any) -> Any:
         return kind(value)
     except ValueError:
         raise DataError(f"option {name}={value!r}: expected {kind.__name__}") from None
+
+
+def load_lazy(spec: str, split: str, *, data_root, image_size: int | None, channels: int | None, skip_bad: bool,
+              options: dict[str, Any]) -> LazyDataset:
+    """``load_dataset`` for the lazy kinds. ``image_size`` and ``channels``, the in-memory loaders'
+    options (``api.train`` passes them from the model's options), mean patch_size and colour here."""
+    kind, _, rest = spec.partition(":")
+    paths, _, text = rest.partition("?")
+    options = {k: v for k, v in options.items() if v is not None}
+    for name, value in (("patch_size", image_size), ("colour", {1: "grey", 3: "rgb"}.get(channels or 0))):
+        if value is not None and options.setdefault(name, value) != value:
+            raise DataError(f"{spec}: image_size / channels disagree with {{option:{name}}}={options[name]!r}; give one")
+    name = f"{kind}:{paths}"
+    return build(kind, paths, split, parse_options(text, options, spec), data_root=data_root, skip_bad=skip_bad, name=name)
 
 
 def build(kind: str, paths: str, split: str, options: ImageOptions, *, data_root, skip_bad: bool, name: str) -> LazyDataset:
