@@ -64,7 +64,6 @@ SPLITS = ("train", "test")
 FOLDER_PREFIX = "folder:"
 
 
-
 def load_dataset(
     spec: str,
     *,

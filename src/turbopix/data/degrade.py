@@ -88,6 +88,18 @@ class Stage:
         return given
 
 
+class RangeStage(Stage):
+    """A stage whose one argument is a number or a range within ``BOUNDS`` (``DEFAULT`` if omitted)."""
+
+    BOUNDS: tuple[float, float] = (0.0, 0.0)
+    DEFAULT: str | None = None
+
+    def __init__(self, spec: str, args: list[str]) -> None:
+        super().__init__(spec, args)
+        self.flags(args, 1, ())
+        self.span = self.value_range(args, 0, low=self.BOUNDS[0], high=self.BOUNDS[1], default=self.DEFAULT)
+
+
 def draw(rng: np.random.Generator, span: tuple[float, float]) -> float:
     lo, hi = span
     return lo if lo == hi else float(rng.uniform(lo, hi))
@@ -129,14 +141,11 @@ class Bicubic(Stage):
 
 
 @DEGRADATIONS.register("jpeg", usage="jpeg:QUALITY or jpeg:LOW-HIGH, quality 1..100", example="jpeg:10-40")
-class Jpeg(Stage):
-    def __init__(self, spec: str, args: list[str]) -> None:
-        super().__init__(spec, args)
-        self.quality = self.value_range(args, 0, low=1, high=100)
-        self.flags(args, 1, ())
+class Jpeg(RangeStage):
+    BOUNDS = (1, 100)
 
     def __call__(self, x, rng, extras):
-        lo, hi = int(self.quality[0]), int(self.quality[1])
+        lo, hi = int(self.span[0]), int(self.span[1])
         quality = lo if lo == hi else int(rng.integers(lo, hi + 1))
         pixels = quantize(x).to(torch.uint8).permute(1, 2, 0).numpy()
         image = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
@@ -148,14 +157,11 @@ class Jpeg(Stage):
 
 
 @DEGRADATIONS.register("blur", usage="blur:SIGMA or blur:LOW-HIGH, in pixels", example="blur:1.6")
-class Blur(Stage):
-    def __init__(self, spec: str, args: list[str]) -> None:
-        super().__init__(spec, args)
-        self.sigma = self.value_range(args, 0, low=0, high=50)
-        self.flags(args, 1, ())
+class Blur(RangeStage):
+    BOUNDS = (0, 50)
 
     def __call__(self, x, rng, extras):
-        sigma = draw(rng, self.sigma)
+        sigma = draw(rng, self.span)
         if sigma == 0:
             return x
         radius = max(1, math.ceil(3 * sigma))
@@ -186,7 +192,7 @@ class Mask(Stage):
 
 
 @DEGRADATIONS.register("lowlight", usage="lowlight or lowlight:EXPOSURE or lowlight:LOW-HIGH (fraction of the light, default 0.05-0.3)", example="lowlight")
-class LowLight(Stage):
+class LowLight(RangeStage):
     """Less light in linear space, then sensor noise, then back to display values, 8-bit.
 
     The image is linearised with gamma 2.2 (approximately sRGB), multiplied by the exposure, and
@@ -198,14 +204,10 @@ class LowLight(Stage):
     GAMMA = 2.2
     ELECTRONS = (1000.0, 10000.0)
     READ_NOISE = (0.0005, 0.002)
-
-    def __init__(self, spec: str, args: list[str]) -> None:
-        super().__init__(spec, args)
-        self.exposure = self.value_range(args, 0, low=1e-4, high=1, default="0.05-0.3")
-        self.flags(args, 1, ())
+    BOUNDS, DEFAULT = (1e-4, 1.0), "0.05-0.3"  # exposure: the fraction of the light kept
 
     def __call__(self, x, rng, extras):
-        exposure = draw(rng, self.exposure)
+        exposure = draw(rng, self.span)
         electrons = math.exp(draw(rng, (math.log(self.ELECTRONS[0]), math.log(self.ELECTRONS[1]))))
         read = draw(rng, self.READ_NOISE)
         linear = (x.double().clamp(0, 255) / 255.0) ** self.GAMMA * exposure
