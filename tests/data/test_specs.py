@@ -23,9 +23,15 @@ def save(path: Path, size=(8, 8), value: int | None = None, seed: int = 0) -> Pa
 
 def test_options_in_the_spec_or_as_arguments(tmp_path):
     save(tmp_path / "a.png", (20, 20))
+    save(tmp_path / "b.png", (20, 20))
     from_spec = load_dataset(f"patches:{tmp_path}?patch_size=8&colour=grey&augment=false&degrade=noise:5,blur:1")
     assert (from_spec.patch_size, from_spec.colour, from_spec.augment) == (8, "grey", False)
-    assert from_spec.degrade.spec == "noise:5,blur:1" and from_spec.name == f"patches:{tmp_path}:train"
+    assert from_spec.degrade.spec == "noise:5,blur:1" and from_spec.split == "train"
+    assert from_spec.name == f"patches:{tmp_path}?patch_size=8&degrade=noise:5,blur:1&colour=grey&augment=false"
+    kwargs = load_dataset(f"patches:{tmp_path}", patch_size=8, degrade="noise:5,blur:1", colour="grey", augment=False,
+                          val_split=0.5, cache_mb=64.0)
+    assert kwargs.name == from_spec.name + "&val_split=0.5&cache_mb=64"  # the name alone rebuilds it
+    assert load_dataset(kwargs.name).name == kwargs.name
     same = load_dataset(f"patches:{tmp_path}?patch_size=8", patch_size=8)
     assert same.patch_size == 8 and same.image_size == 8
     legacy = load_dataset(f"patches:{tmp_path}", image_size=8, channels=1)  # what api.train passes
@@ -149,7 +155,7 @@ def test_splits_from_subfolders_val_option_or_hold_out(tmp_path):
             save(tmp_path / "ab" / split / f"{i}.png", (8, 4), seed=i)
     assert len(load_dataset(f"pairs:{tmp_path / 'ab'}")) == 3
     test = load_dataset(f"pairs:{tmp_path / 'ab'}", split="test")
-    assert len(test) == 2 and test.fixed and test.name.endswith(":test")
+    assert len(test) == 2 and test.fixed and test.split == "test"
 
     for i in range(5):
         save(tmp_path / "flat" / f"{i}.png", seed=i)

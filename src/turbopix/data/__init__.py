@@ -4,7 +4,7 @@
     load_dataset("cifar10:test", image_size=64)
     load_dataset("folder:~/photos", image_size=128, channels=3)
     load_dataset("patches:train400", patch_size=40, degrade="noise:0-55")   # denoising crops
-    load_dataset("paired:set5/LR_bicubic/X4,set5/HR", split="test", val="...")  # SR pairs
+    load_dataset("paired:set5/LR_bicubic/X4,set5/HR", patch_size=96, colour="y")  # stored SR pairs
     load_dataset("pairs:facades", patch_size=256, direction="BtoA")          # pix2pix layout
     load_dataset("unpaired:horses,zebras", patch_size=128)
 

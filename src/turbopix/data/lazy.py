@@ -45,7 +45,8 @@ class Example:
 class LazyDataset:
     """A ``Dataset`` (``base.py``) over ``examples``; see the module docstring."""
 
-    name: str
+    name: str  # a spec that rebuilds this dataset (``specs.canonical_spec``), with ``split``
+    split: str
     examples: list[Example]
     colour: str  # "rgb", "grey" or "y"
     patch_size: int | None = None  # the side of the crop of the target (or the image without one)

@@ -11,6 +11,9 @@ spec, ``&``-separated, so that a spec string alone (e.g. what a run records) reb
 
     patches:train400?patch_size=40&degrade=noise:0-55&colour=grey
 
+A dataset's ``name`` is its spec with every option that is not the default (``canonical_spec``), so
+``load_dataset(data.name, split=...)`` rebuilds it, whichever way the options were given.
+
 Pairing by name: files match when their names without extension (and subfolder) are equal; failing
 that, after removing the prefix and suffix that all names of a folder share (so ``babyx2.png`` in a
 Set5 ``X2`` folder matches ``baby.png``). Sides of equal size are cropped alike; sides whose sizes
@@ -122,8 +125,20 @@ def load_lazy(spec: str, split: str, *, data_root, image_size: int | None, chann
     for name, value in (("patch_size", image_size), ("colour", {1: "grey", 3: "rgb"}.get(channels or 0))):
         if value is not None and options.setdefault(name, value) != value:
             raise DataError(f"{spec}: image_size / channels disagree with {{option:{name}}}={options[name]!r}; give one")
-    name = f"{kind}:{paths}"
-    return build(kind, paths, split, parse_options(text, options, spec), data_root=data_root, skip_bad=skip_bad, name=name)
+    parsed = parse_options(text, options, spec)
+    return build(kind, paths, split, parsed, data_root=data_root, skip_bad=skip_bad, name=canonical_spec(kind, paths, parsed))
+
+
+def canonical_spec(kind: str, paths: str, options: ImageOptions) -> str:
+    """The spec with every option that differs from its default: it rebuilds the same dataset, so
+    it is what a run records (the dataset's ``name``)."""
+    changed = [f"{f.name}={_text(getattr(options, f.name))}" for f in _FIELDS.values()
+               if getattr(options, f.name) != f.default]
+    return f"{kind}:{paths}" + ("?" + "&".join(changed) if changed else "")
+
+
+def _text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def build(kind: str, paths: str, split: str, options: ImageOptions, *, data_root, skip_bad: bool, name: str) -> LazyDataset:
@@ -148,7 +163,7 @@ def build(kind: str, paths: str, split: str, options: ImageOptions, *, data_root
         examples = _hold_out(examples, options.val_split, keep=split == "test", name=name)
     colour = options.colour or _native_colour(examples + (partners or []))
     return LazyDataset(
-        name=f"{name}:{split}", examples=examples, colour=colour, patch_size=options.patch_size,
+        name=name, split=split, examples=examples, colour=colour, patch_size=options.patch_size,
         augment=options.augment, degrade=degrade, fixed=split == "test", partners=partners, classes=classes,
     )
 
