@@ -122,9 +122,11 @@ class LazyDataset:
         return {key: self._pixels(dihedral(view.cut(window), k)) for key, view in ex.views.items()}
 
     def _pixels(self, array: np.ndarray) -> torch.Tensor:
-        x = torch.from_numpy(np.array(array, copy=True)).permute(2, 0, 1).float()  # a copy: cache stays untouched
+        # one copy, in the file's integer type: out of the cache (never written), strided crop and
+        # rotation included, straight into (C, H, W) order
+        x = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1))).float()
         if array.dtype == np.uint16:
-            x = x * (255.0 / 65535.0)
+            x = x.mul_(255.0 / 65535.0)
         return convert_colour(x, self.colour, data_range=255.0).contiguous()
 
 
