@@ -124,7 +124,7 @@ class LazyDataset:
     def _pixels(self, array: np.ndarray) -> torch.Tensor:
         # one copy, in the file's integer type: out of the cache (never written), strided crop and
         # rotation included, straight into (C, H, W) order
-        x = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1))).float()
+        x = torch.from_numpy(np.array(array.transpose(2, 0, 1), order="C")).float()
         if array.dtype == np.uint16:
             x = x.mul_(255.0 / 65535.0)
         return convert_colour(x, self.colour, data_range=255.0).contiguous()
