@@ -10,6 +10,7 @@ from PIL import Image
 
 from turbopix.core.errors import render
 from turbopix.data import DataError, DataNotFoundError, load_dataset
+from turbopix.data.base import Dataset
 from turbopix.data.specs import match_names
 
 
@@ -25,6 +26,7 @@ def test_options_in_the_spec_or_as_arguments(tmp_path):
     save(tmp_path / "a.png", (20, 20))
     save(tmp_path / "b.png", (20, 20))
     from_spec = load_dataset(f"patches:{tmp_path}?patch_size=8&colour=grey&augment=false&degrade=noise:5,blur:1")
+    assert isinstance(from_spec, Dataset)  # the protocol the training loop takes
     assert (from_spec.patch_size, from_spec.colour, from_spec.augment) == (8, "grey", False)
     assert from_spec.degrade.spec == "noise:5,blur:1" and from_spec.split == "train"
     assert from_spec.name == f"patches:{tmp_path}?patch_size=8&degrade=noise:5,blur:1&colour=grey&augment=false"
