@@ -1,8 +1,15 @@
-"""Image datasets, loaded whole into memory as uint8 tensors.
+"""Image datasets: small ones loaded whole into memory as uint8 tensors, large ones read lazily.
 
     load_dataset("mnist")                      # train split, native 1x28x28
     load_dataset("cifar10:test", image_size=64)
     load_dataset("folder:~/photos", image_size=128, channels=3)
+    load_dataset("patches:train400", patch_size=40, degrade="noise:0-55")   # denoising crops
+    load_dataset("paired:set5/LR_bicubic/X4,set5/HR", patch_size=96, colour="y")  # stored SR pairs
+    load_dataset("pairs:facades", patch_size=256, direction="BtoA")          # pix2pix layout
+    load_dataset("unpaired:horses,zebras", patch_size=128)
+
+The lazy kinds (``specs.py``) take their options as keyword arguments or in the spec after ``?``
+(``patches:train400?patch_size=40&degrade=noise:25``); see ``specs.ImageOptions``.
 
 Files come from the data root (``data_root=`` or env ``TURBOPIX_DATA``), else the user cache, else a
 checksummed download into the cache; see ``sources.py``. Every problem with the data raises a
@@ -11,10 +18,10 @@ checksummed download into the cache; see ``sources.py``. Every problem with the 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from ..core.registry import DATASETS, UnknownNameError
-from . import cifar, digits, idx  # noqa: F401  importing them registers their datasets
+from . import cifar, digits, idx, specs  # noqa: F401  importing them registers their datasets
 from .base import ImageData
 from .errors import (
     ChecksumError,
@@ -24,9 +31,12 @@ from .errors import (
     DownloadError,
     UnsafePickleError,
 )
+from .degrade import DegradationError, parse_degradations
 from .folder import load_folder
 from .idx import read_idx
-from .sources import cache_dir, download, resolve_data_root
+from .lazy import LazyDataset
+from .sources import cache_dir, download, resolve_data_root, resolve_folder
+from .specs import ImageOptions
 from .transforms import check_options, convert_channels, resize_images
 
 __all__ = [
@@ -34,6 +44,10 @@ __all__ = [
     "load_folder",
     "read_idx",
     "ImageData",
+    "LazyDataset",
+    "ImageOptions",
+    "parse_degradations",
+    "DegradationError",
     "DataError",
     "DataNotFoundError",
     "DownloadError",
@@ -59,7 +73,8 @@ def load_dataset(
     channels: int | None = None,
     download: bool = True,
     skip_bad: bool = False,
-) -> ImageData:
+    **options: Any,
+) -> ImageData | LazyDataset:
     """Load a dataset by spec: a registered name (``mnist``, ``cifar10``, ...), optionally with a
     ``:train`` / ``:test`` suffix that overrides ``split``, or ``folder:PATH``.
 
@@ -68,10 +83,22 @@ def load_dataset(
     ``download=False`` never touches the network. ``skip_bad`` skips unreadable images in folders
     with a warning instead of raising. A folder has no splits: ``split`` is ignored for it, and a
     relative PATH that does not exist is also looked up under the data root.
+
+    The lazy kinds (``patches:``, ``paired:``, ``pairs:``, ``unpaired:``; ``specs.py``) take
+    ``options`` (``specs.ImageOptions``); for them ``image_size`` is the patch size and ``channels``
+    1 / 3 means colour "grey" / "rgb".
     """
     check_options(image_size, channels)
+    if spec.partition(":")[0] in specs.KINDS:
+        if split not in SPLITS:
+            raise DataError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+        return specs.load_lazy(spec, split, data_root=data_root, image_size=image_size, channels=channels,
+                               skip_bad=skip_bad, options=options)
+    if options:
+        raise DataError(f"{', '.join(sorted(options))}: options of the lazy dataset kinds "
+                        f"({', '.join(k + ':' for k in specs.KINDS)}), not of {spec!r}")
     if spec.startswith(FOLDER_PREFIX):
-        folder = _resolve_folder(spec[len(FOLDER_PREFIX) :], data_root)
+        folder = resolve_folder(spec[len(FOLDER_PREFIX) :], data_root)
         return load_folder(folder, image_size=image_size, channels=channels, skip_bad=skip_bad, name=spec)
 
     name, _, spec_split = spec.strip().lower().partition(":")
@@ -92,16 +119,3 @@ def load_dataset(
     if images is data.images:
         return data
     return ImageData(images=images, labels=data.labels, classes=data.classes, name=data.name)
-
-
-def _resolve_folder(path: str, data_root: str | Path | None) -> Path:
-    if not path:
-        raise DataError("folder: needs a path, e.g. folder:./my_images")
-    folder = Path(path).expanduser()
-    if folder.is_dir() or folder.is_absolute():
-        return folder  # load_folder reports a missing absolute path
-    root = resolve_data_root(data_root)
-    if root is not None and (root / folder).is_dir():
-        return root / folder
-    where = f" or under the data root {root}" if root is not None else ""
-    raise DataNotFoundError(f"image folder {path!r} not found (relative to {Path.cwd()}{where})")

@@ -6,9 +6,24 @@ and for image-to-image data ``target``, ``mask``, ...). ``generator`` carries th
 the step (random crops, degradations): the training loop derives it from (seed, step), so a run
 stays a pure function of its seed and resumes exactly.
 
+Batch keys (a dataset gives the ones it has; pixel tensors are float32 (B, C, H, W) in [-1, 1]):
+
+    image      the model's input. Generative data: the images themselves. Restoration: the
+               degraded image. Super-resolution: the low-resolution input (smaller than target).
+               Inpainting: the image with its missing pixels set to 0 (mid-grey).
+    target     the clean image the model should produce (restoration, SR, paired translation)
+    label      int64 (B,), class index; -1 where the dataset has no labels
+    mask       float32 (B, 1, H, W), 1 = missing pixel, 0 = known (inpainting)
+    domain_b   unpaired translation: an image from domain B, drawn independently of ``image``,
+               which comes from domain A
+    sigma      float32 (B,), the standard deviation of the Gaussian noise added to each ``image``,
+               on the 0-255 scale (for noise-level-input models)
+    quality    float32 (B,), the JPEG quality factor each ``image`` was compressed at
+
 Small image datasets (MNIST is 47 MB as uint8) fit in memory, and indexing one uint8 tensor is far
 cheaper than a DataLoader with worker processes on a 2-core machine, so every dataset is held as one
-uint8 tensor and batches are converted to float on the fly.
+uint8 tensor and batches are converted to float on the fly. Large photos are read lazily and
+cropped per batch instead (``lazy.py``).
 """
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..core.hashing import sha256_file
-from .errors import ChecksumError, DataNotFoundError, DownloadError
+from .errors import ChecksumError, DataError, DataNotFoundError, DownloadError
 
 _CHUNK = 1 << 20  # 1 MiB: large enough for throughput, small enough for a smooth progress bar
 
@@ -150,3 +150,18 @@ def _stream(url: str, out, timeout: float) -> str:
             "(data_root= or TURBOPIX_DATA)."
         ) from None
     return digest.hexdigest()
+
+
+def resolve_folder(path: str, data_root: str | Path | None) -> Path:
+    """A folder named in a spec: as given (``~`` expanded) when it exists or is absolute, else
+    looked up under the data root, so ``folder:set5/HR`` finds the shared copy."""
+    if not path:
+        raise DataError("folder: needs a path, e.g. folder:./my_images")
+    folder = Path(path).expanduser()
+    if folder.is_dir() or folder.is_absolute():
+        return folder  # the loader reports a missing absolute path
+    root = resolve_data_root(data_root)
+    if root is not None and (root / folder).is_dir():
+        return root / folder
+    where = f" or under the data root {root}" if root is not None else ""
+    raise DataNotFoundError(f"image folder {path!r} not found (relative to {Path.cwd()}{where})")
