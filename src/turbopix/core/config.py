@@ -20,7 +20,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional, TypeVar
 
-from .errors import OptionMessage
+from .errors import OptionMessage, render_text
 
 C = TypeVar("C")
 
@@ -125,7 +125,8 @@ def add_config_args(parser: argparse.ArgumentParser | Any, cls: type, *, skip: t
     """Add one ``--flag`` per dataclass field; defaults are left as None so 'not given' is visible.
 
     A boolean field ``x`` accepts ``--x``, ``--no-x`` and ``--x true/false``. Bounds are checked by
-    :func:`config_from_dict` (one check for Python and CLI callers) and shown in the help.
+    :func:`config_from_dict` (one check for Python and CLI callers) and shown in the help; help texts
+    may name other options as ``{option:NAME}``.
     """
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
@@ -156,7 +157,7 @@ def _help(f: dataclasses.Field, default: Any, switch: bool) -> str:
         notes.append("default: " + (" ".join(map(str, default)) if isinstance(default, tuple) else str(default)))
     if describe_range(f.metadata):
         notes.append(describe_range(f.metadata))
-    text = f.metadata.get("help", "")
+    text = render_text(f.metadata.get("help", ""), "cli")  # help texts may name options too
     if switch:
         text += f"; --no-{f.name.replace('_', '-')} for false"
     return f"{text} ({', '.join(notes)})" if notes else text
