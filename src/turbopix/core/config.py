@@ -20,7 +20,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional, TypeVar
 
-from .errors import OptionMessage, render_text
+from .errors import OptionMessage, flag, render_text
 
 C = TypeVar("C")
 
@@ -145,10 +145,9 @@ def add_config_args(parser: argparse.ArgumentParser | Any, cls: type, *, skip: t
         else:
             kw["type"] = hint
         kw["help"] = _help(f, default, hint is bool)
-        parser.add_argument("--" + f.name.replace("_", "-"), **kw)
+        parser.add_argument(flag(f.name), **kw)
         if hint is bool:
-            parser.add_argument("--no-" + f.name.replace("_", "-"), dest=f.name, action="store_const", const=False,
-                                help=argparse.SUPPRESS)
+            parser.add_argument(flag("no_" + f.name), dest=f.name, action="store_const", const=False, help=argparse.SUPPRESS)
 
 
 def _help(f: dataclasses.Field, default: Any, switch: bool) -> str:
@@ -159,7 +158,7 @@ def _help(f: dataclasses.Field, default: Any, switch: bool) -> str:
         notes.append(describe_range(f.metadata))
     text = render_text(f.metadata.get("help", ""), "cli")  # help texts may name options too
     if switch:
-        text += f"; --no-{f.name.replace('_', '-')} for false"
+        text += f"; {flag('no_' + f.name)} for false"
     return f"{text} ({', '.join(notes)})" if notes else text
 
 

@@ -204,9 +204,10 @@ class LaunchConfig:
     master_addr: str = opt("127.0.0.1", "address of the node-rank-0 machine (static rendezvous)")
     master_port: Optional[int] = opt(None, "free TCP port on the master (default: 29500 for several machines, "
                                      "a free port on one machine)", min=1, max=65535)
-    rdzv_endpoint: Optional[str] = opt(None, "HOST:PORT of a c10d rendezvous instead of {option:master_addr}/{option:node_rank}: "
-                                       "node ranks are assigned by the rendezvous (so the run directory must be "
-                                       "shared storage) and {option:max_restarts} works across machines")
+    rdzv_endpoint: Optional[str] = opt(None, "HOST:PORT of a c10d rendezvous instead of {option:master_addr}/"
+                                       "{option:node_rank}: node ranks are assigned by the rendezvous (so "
+                                       "{option:out} must be shared storage) and {option:max_restarts} works "
+                                       "across machines")
     rdzv_id: str = opt("turbopix", "job id shared by all machines of an {option:rdzv_endpoint} job")
     max_restarts: int = opt(0, "restart all workers up to this many times after a failure; restarted workers "
                             "resume from the run's last checkpoint", min=0)
