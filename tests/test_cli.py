@@ -114,7 +114,7 @@ def test_boolean_flags_take_a_switch_a_negation_or_a_value(runs):
         (["train", "--model", "vae", "--data", "digits", "--nproc", "0"], "--nproc must be >= 1; got 0"),
         (["train", "--model", "vae", "--data", "digits", "--nproc", "2", "--nnodes", "2", "--node-rank", "2"],
          "--node-rank must be in 0..1 (--nnodes 2)"),
-        (["train", "--model", "vae", "--data", "digits", "--master-addr", "10.0.0.1"], "--master-addr only apply when"),
+        (["train", "--model", "vae", "--data", "digits", "--master-addr", "10.0.0.1"], "launcher option(s) --master-addr have no effect"),
         (["train", "--resume", "--out", "/nonexistent/run"], "--resume: /nonexistent/run/run.json not found"),
         (["sample", "x.safetensors", "-n", "0"], "--n must be >= 1"),
     ],

@@ -62,22 +62,23 @@ def model_from_argv(argv: Sequence[str]) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api import train
+    from ..api import train as train_model
 
     if not args.resume and not (args.model and args.data):
         raise CLIError("train needs {option:model} and {option:data} (or {option:resume} {option:out} RUN)")
     if args.resume and not args.out:
         raise CLIError("{option:resume} needs {option:out}: the run directory to continue")
     out = Path(args.out or f"runs/{args.model}-{args.data.replace(':', '-').replace('/', '_')}")
-    launch = config_from_dict(LaunchConfig, given_args(args, LaunchConfig), what="the launcher")
+    given = given_args(args, LaunchConfig)
+    launch = config_from_dict(LaunchConfig, given, what="the launcher")  # ranges checked before anything starts
     if launch.nproc is not None:
         return _launch(args, out)
-    stray = [name for name in given_args(args, LaunchConfig) if name in LAUNCH_FLAGS]
+    stray = [name for name in given if name in LAUNCH_FLAGS]
     if stray:
         names = ", ".join(f"{{option:{name}}}" for name in stray)
-        raise CLIError(f"{names} only apply when starting torchrun: give {{option:nproc}} too")
+        raise CLIError(f"launcher option(s) {names} have no effect without {{option:nproc}}: give {{option:nproc}} too")
     model_opts = given_args(args, args.model_config) if args.model_config else {}
-    result = train(
+    result = train_model(
         args.model, args.data, out=out, resume=args.resume, conditional=args.conditional,
         data_root=args.data_root, skip_bad=args.skip_bad, model_options=model_opts,
         dist_timeout=launch.dist_timeout, dist_backend=launch.dist_backend, **given_args(args, TrainConfig),
