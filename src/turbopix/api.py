@@ -8,20 +8,11 @@ from typing import Any
 import torch
 
 from .core.config import TrainConfig, config_from_dict, config_to_dict
-from .core.errors import OptionMessage
 from .data import ImageData, load_dataset
 from .models import ImageGenerator, create_model
-from .training import TrainResult, TrainingError
+from .training import TrainingError, TrainingOptionError, TrainResult
 from .training import distributed
 from .training import train as _train_loop
-
-
-class TrainArgumentError(OptionMessage, ValueError):
-    """The arguments of :func:`train` do not describe a run (the message names the option)."""
-
-
-class RunNotFoundError(TrainingError, OptionMessage):
-    """``resume=True`` on a directory that holds no run."""
 
 
 def train(
@@ -68,8 +59,8 @@ def _train(
         model_options = {**run["config"], **model_options}
         train_options = {**run["train"], **train_options}
     if model is None or data is None:
-        raise TrainArgumentError("{option:model} and {option:data} are required "
-                                 "(unless {option:resume=True} continues the run in {option:out})")
+        raise TrainingOptionError("{option:model} and {option:data} are required "
+                                  "(unless {option:resume=True} continues the run in {option:out})")
     cfg = config_from_dict(TrainConfig, train_options, what="training")
 
     spec = data if isinstance(data, str) else data.name
@@ -82,7 +73,7 @@ def _train(
         model_options.setdefault("channels", data.channels)
         if conditional:
             if not data.num_classes:
-                raise TrainArgumentError(f"{{option:conditional=True}} needs labelled data; {data.name} has no classes")
+                raise TrainingOptionError(f"{{option:conditional=True}} needs labelled data; {data.name} has no classes")
             model_options["num_classes"] = data.num_classes
         torch.manual_seed(cfg.seed)  # weight initialisation is part of what the seed fixes
         model = create_model(model, **model_options)
@@ -92,8 +83,8 @@ def _train(
 def _read_run(out: Path) -> dict[str, Any]:
     path = out / "run.json"
     if not path.exists():
-        raise RunNotFoundError(f"{{option:resume=True}}: {path} not found; is {out} a turbopix run directory?")
+        raise TrainingError(f"{{option:resume=True}}: {path} not found; is {out} a turbopix run directory?")
     return json.loads(path.read_text())
 
 
-__all__ = ["RunNotFoundError", "TrainArgumentError", "train", "config_to_dict"]
+__all__ = ["train", "config_to_dict"]

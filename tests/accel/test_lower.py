@@ -4,7 +4,6 @@ import pytest
 import torch
 from torch import nn
 
-from turbopix.accel.export import example_inputs
 from turbopix.accel.lower import PointToGrid, fold_batchnorm, lower_for_inference, point_to_grid, subpixel_conv
 from turbopix.core.registry import MODELS
 
@@ -70,9 +69,9 @@ def test_lowered_model_generates_the_same_images(name, make):
     model = make(name)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     lowered, report = lower_for_inference(model)
-    inputs = example_inputs(model, 4, seed=3)
+    inputs = model.example_inputs(4, seed=3)
     with torch.no_grad():
-        expected, got = model.generate(*inputs.values()), lowered.generate(*inputs.values())
+        expected, got = model.infer(**inputs), lowered.infer(**inputs)
     assert (got - expected).abs().max() < 1e-5
     assert set(report) == {"folded_batchnorm", "point_to_grid", "subpixel"}
     after = model.state_dict()  # the source model is not modified

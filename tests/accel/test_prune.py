@@ -4,7 +4,6 @@ import pytest
 import torch
 
 import turbopix
-from turbopix.accel.export import example_inputs
 from turbopix.accel.flops import count_flops, count_params
 from turbopix import load as load_pruned  # turbopix.load applies the recorded channel plan
 from turbopix.accel.prune import kept_channels, prune, prune_channels
@@ -18,8 +17,8 @@ def test_pruning_cuts_counted_flops_and_params(name, make):
     pruned = prune_channels(model, 0.5)
     assert count_params(pruned) < count_params(model)
     assert count_flops(pruned) < count_flops(model)
-    inputs = example_inputs(model, 3)
-    assert pruned.generate(*inputs.values()).shape == model.generate(*inputs.values()).shape
+    inputs = model.example_inputs(3)
+    assert pruned.infer(**inputs).shape == model.infer(**inputs).shape
 
 
 def test_transposed_conv_channels_are_cut_in_all_three_places(make):
@@ -46,17 +45,17 @@ def test_dead_channels_go_first_and_nothing_else_changes(make):
     kept = pruned.generator.decoder.net
     assert torch.equal(kept[1].weight, net[1].weight[1::2])  # the live (odd) channels survive, in order
     assert torch.equal(kept[3].weight, net[3].weight[1::2, 1::2])
-    inputs = example_inputs(model, 4)
+    inputs = model.example_inputs(4)
     with torch.no_grad():
-        torch.testing.assert_close(pruned.generate(*inputs.values()), model.generate(*inputs.values()), atol=1e-6, rtol=0)
+        torch.testing.assert_close(pruned.infer(**inputs), model.infer(**inputs), atol=1e-6, rtol=0)
 
 
 def test_amount_zero_changes_nothing(make):
     model = make("mlp-gan")
     pruned = prune_channels(model, 0.0)
-    inputs = example_inputs(model, 4)
+    inputs = model.example_inputs(4)
     with torch.no_grad():
-        torch.testing.assert_close(pruned.generate(*inputs.values()), model.generate(*inputs.values()))
+        torch.testing.assert_close(pruned.infer(**inputs), model.infer(**inputs))
 
 
 def test_kept_channels_round_to_multiples_of_8(make):
@@ -71,9 +70,9 @@ def test_pruned_model_saves_and_reloads(tmp_path, make):
     pruned = prune_channels(make("dcgan", num_classes=10), 0.5)
     path = turbopix.save(pruned, tmp_path / "p.safetensors", pruning=pruned.pruning)
     again = load_pruned(path)
-    inputs = example_inputs(pruned, 3)
+    inputs = pruned.example_inputs(3)
     with torch.no_grad():
-        torch.testing.assert_close(again.generate(*inputs.values()), pruned.generate(*inputs.values()))
+        torch.testing.assert_close(again.infer(**inputs), pruned.infer(**inputs))
 
 
 def test_recovery_finetune_reduces_the_distance_to_the_teacher(make):

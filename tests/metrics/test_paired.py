@@ -18,22 +18,18 @@ from skimage.metrics import structural_similarity as sk_ssim
 from torchmetrics.functional.image import multiscale_structural_similarity_index_measure
 
 from turbopix.core.colour import rgb_to_y
-from turbopix.metrics.paired import (
-    MS_SSIM_WEIGHTS,
+from turbopix.evaluation.paired import (
     AmbiguousNameError,
     CompareError,
     ImageSizeMismatchError,
-    ImageTooSmallError,
     NoMatchingImagesError,
     UnpairedImagesError,
     UnreadableImageError,
     compare_folders,
     format_table,
     load_image,
-    ms_ssim,
-    psnr,
-    ssim,
 )
+from turbopix.metrics.paired import MS_SSIM_WEIGHTS, ImageTooSmallError, ms_ssim, psnr, ssim
 from turbopix.core.registry import METRICS
 
 TOL = 1e-4  # agreement required with the references (we measure ~1e-6 dB for PSNR, ~1e-15 for SSIM)

@@ -1,17 +1,19 @@
-"""Accelerated artifacts: a folder that loads back as a generator with the usual interface.
+"""Accelerated artifacts: a folder that loads back as a model with the usual interface.
 
 Layout of an artifact folder (written by :func:`turbopix.accel.recipe.accelerate`)::
 
     artifact.json       what it is: recipe, source checkpoint (path, sha256), runtime, measured checks
     model.safetensors   the PyTorch model after the model transforms (pruned / distilled), with
-                        turbopix metadata; the source of truth for shapes and the latent prior
+                        turbopix metadata; the source of truth for the inputs it declares and, for
+                        a generator, its latent prior
     model.onnx          ONNX Runtime artifacts
     model.xml, .bin     OpenVINO artifacts (fp32 or int8 IR)
 
-:func:`load_artifact` returns an :class:`AcceleratedGenerator`, which offers ``generate``,
-``sample``, ``sample_latent`` and the shape facts of the model, so sampling and evaluation code
-need not know how the images are computed. ``turbopix.load`` takes either an artifact folder or a
-plain checkpoint file.
+:func:`load_artifact` returns an :class:`AcceleratedModel`, whose ``infer(**inputs)`` runs the
+recorded runtime and whose declarations (``inputs``, ``example_inputs``, ...) are the PyTorch
+model's. For a generator it is an :class:`AcceleratedGenerator`, which also offers ``generate``,
+``sample``, ``sample_latent`` and the shape facts, so sampling and evaluation code need not know
+how the images are computed. ``turbopix.load`` takes either an artifact folder or a checkpoint file.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ import torch
 from torch import nn
 
 from ..core.checkpoint import CheckpointError
-from ..models.base import ImageGenerator
+from ..models.base import ImageGenerator, ImageModel, InputSpec
 from .runtimes import OnnxRuntimeRunner, OpenVINORunner, Runner, TorchRunner
 
 ARTIFACT_FILE = "artifact.json"
@@ -32,20 +34,47 @@ ARTIFACT_VERSION = 1
 MODEL_FILE = "model.safetensors"
 
 
-class AcceleratedGenerator(nn.Module):
-    """A generator whose ``generate`` runs through a :class:`Runner`; everything else (latent prior,
-    label checks, shape facts) comes from the PyTorch model it was made from.
+class AcceleratedModel(nn.Module):
+    """A model whose ``infer(**inputs)`` runs through a :class:`Runner`; its declarations (inputs,
+    example inputs, name, family, config) come from the PyTorch model it was made from.
 
     An ``nn.Module`` so that code written for turbopix models (``.eval()``, ``.to("cpu")``,
     ``isinstance(x, nn.Module)``) accepts it; only the CPU is supported.
     """
 
-    def __init__(self, model: ImageGenerator, runner: Runner, metadata: dict[str, Any]) -> None:
+    def __init__(self, model: ImageModel, runner: Runner, metadata: dict[str, Any]) -> None:
         super().__init__()
         self.model = model.eval()
         self.runner = runner
         self.metadata = metadata  # artifact.json
         self.name, self.family, self.config = model.name, model.family, model.config
+
+    @property
+    def recipe(self) -> str:
+        return self.metadata.get("recipe", "")
+
+    def inputs(self) -> list[InputSpec]:
+        return self.model.inputs()
+
+    def example_inputs(self, batch: int, *, seed: int = 0) -> dict[str, torch.Tensor]:
+        return self.model.example_inputs(batch, seed=seed)
+
+    def infer(self, **inputs: torch.Tensor) -> torch.Tensor:
+        """Images (B, C, H, W) in [-1, 1] from the declared inputs, computed by the artifact's runtime."""
+        return self.runner.run({k: v.cpu() for k, v in inputs.items()})
+
+    def forward(self, **inputs: torch.Tensor) -> torch.Tensor:
+        return self.infer(**inputs)
+
+    def extra_repr(self) -> str:
+        return f"recipe={self.recipe!r}, runtime={self.metadata.get('runtime', {}).get('kind')!r}"
+
+
+class AcceleratedGenerator(AcceleratedModel):
+    """An accelerated :class:`ImageGenerator`: latent prior, label checks and shape facts from the
+    PyTorch model, images from the runtime."""
+
+    model: ImageGenerator
 
     @property
     def latent_dim(self) -> int:
@@ -59,10 +88,6 @@ class AcceleratedGenerator(nn.Module):
     def image_shape(self) -> tuple[int, int, int]:
         return self.model.image_shape
 
-    @property
-    def recipe(self) -> str:
-        return self.metadata.get("recipe", "")
-
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return self.model.sample_latent(n, generator)
 
@@ -73,9 +98,13 @@ class AcceleratedGenerator(nn.Module):
         """Images (B, C, H, W) in [-1, 1] from latents, computed by the artifact's runtime."""
         if self.num_classes and labels is None:
             raise ValueError("this model is class-conditional: labels are required")
-        return self.runner.run(z.float().cpu(), None if labels is None or not self.num_classes else labels.long().cpu())
+        inputs = {"z": z.float()}
+        if self.num_classes:
+            inputs["labels"] = labels.long()
+        return self.infer(**inputs)
 
-    forward = generate
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
+        return self.generate(z, labels)
 
     @torch.no_grad()
     def sample(self, n: int, *, labels: torch.Tensor | None = None, seed: int | None = None) -> torch.Tensor:
@@ -83,8 +112,11 @@ class AcceleratedGenerator(nn.Module):
         z, labels = self.model.sample_inputs(n, labels=labels, seed=seed)
         return self.generate(z, labels)
 
-    def extra_repr(self) -> str:
-        return f"recipe={self.recipe!r}, runtime={self.metadata.get('runtime', {}).get('kind')!r}"
+
+def accelerated(model: ImageModel, runner: Runner, metadata: dict[str, Any]) -> AcceleratedModel:
+    """The accelerated kind that matches the model's: generators keep their sampling interface."""
+    kind = AcceleratedGenerator if isinstance(model, ImageGenerator) else AcceleratedModel
+    return kind(model, runner, metadata)
 
 
 def is_artifact(path: str | Path) -> bool:
@@ -107,7 +139,7 @@ def read_artifact_metadata(path: str | Path) -> dict[str, Any]:
     return meta
 
 
-def build_runner(model: ImageGenerator, runtime: dict[str, Any], folder: Path | None = None) -> Runner:
+def build_runner(model: ImageModel, runtime: dict[str, Any], folder: Path | None = None) -> Runner:
     """The runner a ``runtime`` description (artifact.json's ``runtime``) asks for."""
     from .torch_paths import bf16_autocast, channels_last, compile_for_inference
 
@@ -132,11 +164,12 @@ def build_runner(model: ImageGenerator, runtime: dict[str, Any], folder: Path | 
     raise CheckpointError(f"artifact {folder}: unknown runtime kind {kind!r} (written by a newer turbopix?)")
 
 
-def load_artifact(path: str | Path) -> AcceleratedGenerator:
-    """An :class:`AcceleratedGenerator` from an artifact folder written by ``turbopix accelerate``."""
+def load_artifact(path: str | Path) -> AcceleratedModel:
+    """An :class:`AcceleratedModel` (:class:`AcceleratedGenerator` for a generator) from an
+    artifact folder written by ``turbopix accelerate``."""
     from ..models.io import load_model_file
 
     folder = Path(path)
     meta = read_artifact_metadata(folder)
     model = load_model_file(folder / MODEL_FILE)
-    return AcceleratedGenerator(model, build_runner(model, meta["runtime"], folder), meta)
+    return accelerated(model, build_runner(model, meta["runtime"], folder), meta)

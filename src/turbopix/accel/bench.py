@@ -9,11 +9,15 @@ variant and batch, as medians over rounds:
 * ``latency_p50_ms`` / ``latency_p95_ms`` of single calls (every batch; batch 1 is *the* latency);
 * ``peak_mem_mb``: peak RSS growth of a fresh process from before loading the variant to after
   running it at that batch (weights, runtime libraries, activations), measured in a subprocess per
-  variant so the variants cannot inflate each other's numbers; ``--no-memory`` skips it;
+  variant so the variants cannot inflate each other's numbers; ``memory=False`` skips it;
 * ``params`` and ``flops_per_image`` (counted, ``flops.py``), and ``pct_peak``: achieved
   FLOP/s over the reference of the variant's precision measured in the same rounds;
-* quality against eager fp32 on the same latents (``quality.py``): ``max_abs_error`` and
-  ``fid`` / ``fid_delta_rel`` when a feature extractor for the training data is available.
+* quality against eager fp32 on the same inputs (``quality.py``): ``max_abs_error``, and for a
+  generator ``fid`` / ``fid_delta_rel`` when a feature extractor for the training data is available.
+
+Every variant runs on its model's ``example_inputs`` (latents and labels for a generator, images for
+an image-to-image model), so any registered model can be benchmarked; FLOPs are per image at the
+size those inputs have. Options: :class:`~turbopix.accel.config.BenchConfig`.
 
 The baseline is made steady first (:func:`steady_allocator`, ``steady_malloc=True``): with glibc's
 default settings every tensor above its mmap threshold is a fresh ``mmap`` that page-faults on each
@@ -37,18 +41,20 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from ..models.base import ImageModel
+from ..models.io import load_model_file
 from .artifact import is_artifact, load_artifact
+from .config import BenchConfig, resolve
 from .flops import count_flops, count_params
 from .peaks import peak_references
-from ..models.io import load_model_file
-from .runtimes import TorchRunner
+from .runtimes import Inputs, TorchRunner
 
 
 @dataclass
 class Variant:
     label: str
-    run: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]
-    model: torch.nn.Module  # the PyTorch model it computes (for FLOPs and parameters)
+    run: Callable[[Inputs], torch.Tensor]
+    model: ImageModel  # the PyTorch model it computes (inputs, FLOPs and parameters)
     precision: str  # which reference peak applies: "fp32", "bf16" or "int8"
     spec: str  # how a subprocess rebuilds it: "ckpt:PATH" or "artifact:PATH"
     recipe: str
@@ -65,13 +71,6 @@ def load_variant(spec: str) -> Variant:
     bf16 = rt.get("bf16") or (rt.get("precision") == "bf16" and "bf16" in ran)  # OpenVINO may ignore a bf16 hint
     precision = "int8" if rt.get("int8") else "bf16" if bf16 else "fp32"
     return Variant(art.recipe, art.runner.run, art.model, precision, spec, art.recipe)
-
-
-def _inputs(model: torch.nn.Module, batch: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-    gen = torch.Generator().manual_seed(batch)
-    z = model.sample_latent(batch, gen).float()
-    labels = torch.randint(model.num_classes, (batch,), generator=gen) if model.num_classes else None
-    return z, labels
 
 
 def _time_calls(fn: Callable[[], object], reps: int) -> list[float]:
@@ -119,9 +118,9 @@ def measure_memory(spec: str, batches: Sequence[int], threads: int) -> dict[int,
     variant = load_variant(spec)
     out = {}
     for b in sorted(batches):
-        z, y = _inputs(variant.model, b)
+        inputs = variant.model.example_inputs(b, seed=b)
         for _ in range(2):
-            variant.run(z, y)
+            variant.run(inputs)
         out[b] = (_rss_kib("VmHWM") - before) / 1024
     return out
 
@@ -167,29 +166,26 @@ def _memory_in_subprocess(spec: str, batches: Sequence[int], threads: int, stead
 def bench(
     checkpoint: str | Path,
     artifacts: Sequence[str | Path] = (),
+    config: BenchConfig | None = None,
     *,
-    batches: Sequence[int] = (1, 64, 256),
-    rounds: int = 5,
-    target_s: float = 0.3,
-    quality_n: int = 2000,
-    ref: str | None = "auto",
-    memory: bool = True,
-    threads: int | None = None,
-    data_root: str | Path | None = None,
-    steady_malloc: bool = True,
     log: Callable[[str], None] = lambda s: print(s, file=sys.stderr),
+    **options: Any,
 ) -> list[dict[str, Any]]:
     """Benchmark eager fp32 of ``checkpoint`` against each artifact; returns one row per
-    (variant, batch). See the module docstring for the fields. ``threads`` sets torch's thread
-    count (every runtime follows it) for the duration of the call."""
-    if threads is not None:
-        before = torch.get_num_threads()
-        torch.set_num_threads(threads)
-        try:
-            return bench(checkpoint, artifacts, batches=batches, rounds=rounds, target_s=target_s, quality_n=quality_n, ref=ref,
-                         memory=memory, data_root=data_root, steady_malloc=steady_malloc, log=log)
-        finally:
-            torch.set_num_threads(before)
+    (variant, batch). See the module docstring for the fields. Options: ``config`` or the same
+    names as keywords (:class:`~turbopix.accel.config.BenchConfig`); ``threads`` sets torch's
+    thread count (every runtime follows it) for the duration of the call."""
+    cfg = resolve(BenchConfig, config, options)
+    before = torch.get_num_threads()
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
+    try:
+        return _bench(checkpoint, artifacts, cfg, log)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _bench(checkpoint: str | Path, artifacts: Sequence[str | Path], cfg: BenchConfig, log: Callable[[str], None]) -> list[dict[str, Any]]:
     from .quality import QualityProbe
 
     for a in artifacts:
@@ -201,7 +197,8 @@ def bench(
         seen[v.label] = seen.get(v.label, 0) + 1
         if seen[v.label] > 1:
             v.label = f"{v.label} #{seen[v.label]}"
-    steady = steady_allocator() if steady_malloc else False
+    steady = steady_allocator() if cfg.steady_malloc else False
+    batches, rounds, target_s = cfg.batches, cfg.rounds, cfg.target_s
     refs = peak_references()
     load_before = os.getloadavg()
     threads = torch.get_num_threads()
@@ -210,8 +207,8 @@ def bench(
     calls: dict[tuple[int, int], tuple[Callable[[], object], int]] = {}
     for vi, v in enumerate(variants):
         for b in batches:
-            z, y = _inputs(v.model, b)
-            fn = (lambda v=v, z=z, y=y: v.run(z, y))
+            inputs = v.model.example_inputs(b, seed=b)
+            fn = (lambda v=v, inputs=inputs: v.run(inputs))
             calls[vi, b] = (fn, _reps_for(fn, target_s))
     ref_reps = [_reps_for(r.call, target_s) for r in refs]
 
@@ -240,15 +237,15 @@ def bench(
     load_after = os.getloadavg()
 
     mem: dict[int, dict[int, float]] = {}
-    if memory:
+    if cfg.memory:
         log("measuring peak memory, one subprocess per variant ...")
         for vi, v in enumerate(variants):
             mem[vi] = _memory_in_subprocess(v.spec, batches, threads, steady, log)
 
     quality: dict[int, dict[str, Any]] = {}
-    if quality_n:
-        log(f"measuring quality on {quality_n} images against eager fp32 ...")
-        probe = QualityProbe(variants[0].model, n=quality_n, ref=ref, data_root=data_root)
+    if cfg.quality_n:
+        log(f"measuring quality on {cfg.quality_n} inputs against eager fp32 ...")
+        probe = QualityProbe(variants[0].model, n=cfg.quality_n, ref=cfg.ref, data_root=cfg.data_root)
         quality = {vi: probe.measure(v.run).to_json() for vi, v in enumerate(variants)}
 
     rows = []

@@ -1,14 +1,19 @@
-"""Knowledge distillation: train a (smaller or pruned) student generator to copy its teacher.
+"""Knowledge distillation: train a (smaller or pruned) student to copy its teacher, any model family.
 
-The student sees the same latent (and label) as the teacher and learns to output the teacher's
-image: no data, no discriminator, a plain regression that is far more stable than GAN training.
+The student gets the same inputs as the teacher (``teacher.example_inputs``: latents and labels for
+a generator, images for an image-to-image model; fresh ones every step) and learns to output the
+teacher's ``infer``: no data, no discriminator, a plain regression that is far more stable than
+GAN training. Only the student's ``inference_network`` is trained.
 Loss = L1 on pixels + ``feature_weight`` x a feature loss, the squared distance between the shipped
 feature extractor's features (the one FID is measured with, e.g. ``lenet-mnist``) of both images,
 divided by the teacher features' variance so that the weight does not depend on their scale.
-Pixel L1 alone averages away fine strokes; the feature term keeps what FID looks at.
+Pixel L1 alone averages away fine strokes; the feature term keeps what FID looks at. It applies
+only where an extractor fits: one is known for the model's training data (``metadata["data"]``)
+and the outputs have 1 or 3 channels; otherwise the report's ``note`` says why it was off.
 
 Used two ways: :func:`make_student` + :func:`distill` shrink a model into a narrower copy of its
-architecture trained from scratch, and ``prune.py`` fine-tunes a pruned model from its unpruned self.
+architecture trained from scratch (the widths it declares in ``width_fields``), and ``prune.py``
+fine-tunes a pruned model from its unpruned self.
 """
 from __future__ import annotations
 
@@ -22,13 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models.base import unwrap
 from ..models import create_model
-from ..models.base import ImageGenerator
-
-# The config field that sets each family's sampling-network width, and whether it is a tuple of
-# layer sizes (MLPs) or a single base width (convolutional models).
-WIDTH_FIELDS: dict[str, str] = {"dcgan": "g_width", "mlp-gan": "g_hidden", "conv-vae": "width", "vae": "hidden", "ae": "width"}
+from ..models.base import ImageModel, unwrap
 
 
 @dataclass
@@ -45,40 +45,30 @@ class DistillReport:
         return asdict(self)
 
 
-def make_student(teacher: ImageGenerator, width: float) -> ImageGenerator:
-    """A copy of the teacher's architecture with its sampling network ``width`` times as wide.
+def make_student(teacher: ImageModel, width: float) -> ImageModel:
+    """A copy of the teacher's architecture with its inference network ``width`` times as wide:
+    every config field the model declares in ``width_fields`` is scaled (a single width, or a tuple
+    of layer sizes).
 
-    Weights are fresh, except every tensor outside the sampling network whose name and shape
+    Weights are fresh, except every tensor outside the inference network whose name and shape
     match the teacher's (e.g. an autoencoder's code statistics, which define its latent prior).
     """
     teacher = unwrap(teacher)
     if not 0 < width <= 1:
         raise ValueError(f"student width must be in (0, 1], got {width}")
-    key = WIDTH_FIELDS.get(teacher.name)
-    if key is None:
-        raise ValueError(f"no width field known for model '{teacher.name}'; known: {', '.join(WIDTH_FIELDS)}")
+    if not teacher.width_fields:
+        raise ValueError(f"model '{teacher.name}' declares no width_fields: no narrower student can be built")
     config = asdict(teacher.config)
-    old = config[key]
-    config[key] = tuple(max(1, round(w * width)) for w in old) if isinstance(old, (tuple, list)) else max(1, round(old * width))
+    for key in teacher.width_fields:
+        old = config[key]
+        config[key] = tuple(max(1, round(w * width)) for w in old) if isinstance(old, (tuple, list)) else max(1, round(old * width))
     student = create_model(teacher.name, **config)
+    prefix, _ = student.inference_network()
     own = student.state_dict()
-    shared = {k: v for k, v in teacher.state_dict().items() if k in own and own[k].shape == v.shape and not _in_sampling_net(student, k)}
+    shared = {k: v for k, v in teacher.state_dict().items()
+              if k in own and own[k].shape == v.shape and not k.startswith(prefix)}  # prefix "": the whole model is fresh
     student.load_state_dict(shared, strict=False)
     return student
-
-
-def _in_sampling_net(model: ImageGenerator, key: str) -> bool:
-    prefix, _ = model.sampling_module()
-    if prefix:
-        return key.startswith(prefix)
-    return key.startswith("decoder.")  # VAE / AE: the decoder is what sampling runs
-
-
-def trainable_sampling_params(model: ImageGenerator) -> list[nn.Parameter]:
-    prefix, net = model.sampling_module()
-    if not prefix:
-        net = getattr(model, "decoder", net)
-    return [p for p in net.parameters() if p.requires_grad]
 
 
 def feature_network(spec: str | None, dataset: str | None) -> tuple[nn.Module | None, tuple[int, int], str | None, str]:
@@ -114,9 +104,13 @@ def _features(module: nn.Module, images: torch.Tensor, shape: tuple[int, int]) -
     return (out[0] if isinstance(out, (tuple, list)) else out).flatten(1)
 
 
+def _signature(model: ImageModel) -> list[tuple[str, tuple[int | None, ...], torch.dtype]]:
+    return [(s.name, s.shape, s.dtype) for s in model.inputs()]
+
+
 def distill(
-    teacher: ImageGenerator,
-    student: ImageGenerator,
+    teacher: ImageModel,
+    student: ImageModel,
     *,
     steps: int = 1000,
     batch_size: int = 64,
@@ -125,35 +119,38 @@ def distill(
     extractor: str | None = "auto",
     seed: int = 0,
 ) -> DistillReport:
-    """Train ``student``'s sampling network in place to reproduce ``teacher.generate``.
+    """Train ``student``'s inference network in place to reproduce ``teacher.infer``.
 
     Adam with a cosine learning-rate decay to zero; batch norm layers of the student run in
     training mode, so their statistics are re-estimated for the student's own activations (a
     pruned network's change). The teacher is only read. Returns what the loss did.
     """
     teacher, student = unwrap(teacher).eval(), unwrap(student)
-    if (teacher.latent_dim, teacher.num_classes, teacher.image_shape) != (student.latent_dim, student.num_classes, student.image_shape):
-        raise ValueError("student and teacher must have the same latent size, classes and image shape")
-    dataset = (getattr(teacher, "metadata", None) or {}).get("data")
-    feat_net, feat_shape, feat_name, note = feature_network(extractor if feature_weight > 0 else None, dataset)
-    params = trainable_sampling_params(student)
+    if _signature(teacher) != _signature(student):
+        raise ValueError(f"student and teacher must take the same inputs; teacher {_signature(teacher)}, student {_signature(student)}")
+    feat_net, feat_shape, feat_name, note = feature_network(extractor if feature_weight > 0 else None, teacher.metadata.get("data"))
+    _, net = student.inference_network()
+    params = [p for p in net.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 0.5 * (1 + math.cos(math.pi * i / max(1, steps))))
-    gen = torch.Generator().manual_seed(seed)
     pix_hist: list[float] = []
     feat_hist: list[float] = []
     start = time.perf_counter()
     student.train()
-    for _ in range(steps):
-        z = teacher.sample_latent(batch_size, gen)
-        labels = torch.randint(teacher.num_classes, (batch_size,), generator=gen) if teacher.num_classes else None
+    for step in range(steps):
+        inputs = teacher.example_inputs(batch_size, seed=seed * 1_000_003 + step)
         with torch.no_grad():
-            target = teacher.generate(z, labels)
-            target_feats = _features(feat_net, target, feat_shape) if feat_net is not None else None
-        out = student.generate(z, labels)
+            target = teacher.infer(**inputs)
+        out = student.infer(**inputs)
+        if out.shape != target.shape:
+            raise ValueError(f"student images have shape {tuple(out.shape)}, the teacher's {tuple(target.shape)}")
+        if feat_net is not None and target.shape[1] not in (1, 3):
+            feat_net, feat_name, note = None, None, f"feature loss off: the images have {target.shape[1]} channels, extractors take 1 or 3"
         pixel = F.l1_loss(out, target)
         loss = pixel
-        if target_feats is not None:
+        if feat_net is not None:
+            with torch.no_grad():
+                target_feats = _features(feat_net, target, feat_shape)
             feat = F.mse_loss(_features(feat_net, out, feat_shape), target_feats) / target_feats.var().clamp_min(1e-8)
             loss = loss + feature_weight * feat
             feat_hist.append(feat.item())
@@ -170,9 +167,9 @@ def distill(
     )
 
 
-def distill_student(teacher: ImageGenerator, width: float, **options: Any) -> tuple[ImageGenerator, DistillReport]:
+def distill_student(teacher: ImageModel, width: float, **options: Any) -> tuple[ImageModel, DistillReport]:
     """:func:`make_student` then :func:`distill`; the teacher is not modified."""
     student = make_student(teacher, width)
-    student.metadata = copy.deepcopy(getattr(unwrap(teacher), "metadata", {}))
+    student.metadata = copy.deepcopy(unwrap(teacher).metadata)
     report = distill(teacher, student, **options)
     return student, report

@@ -1,4 +1,4 @@
-"""Exact rewrites of a generator for inference runtimes: same function, kernels that run faster.
+"""Exact rewrites of a model for inference runtimes: same function, kernels that run faster.
 
 Measured with OpenVINO int8 on the 28 px DCGAN (per-layer profile, batch 256): its three
 transposed convolutions took about the same time each although they hold 9%, 88% and 3% of the
@@ -132,9 +132,7 @@ def fold_batchnorm(net: nn.Module) -> int:
 
 
 def _input_sizes(model: nn.Module, layers: list[nn.Module]) -> dict[int, tuple[int, ...]]:
-    """Spatial input size of each layer, seen on one sampling forward."""
-    from .export import example_inputs
-
+    """Spatial input size of each layer, seen on one inference forward on ``example_inputs``."""
     sizes: dict[int, tuple[int, ...]] = {}
 
     def record(mod: nn.Module, args: tuple[Any, ...]) -> None:  # must return None: a value would replace the input
@@ -143,7 +141,7 @@ def _input_sizes(model: nn.Module, layers: list[nn.Module]) -> dict[int, tuple[i
     hooks = [m.register_forward_pre_hook(record) for m in layers]
     try:
         with torch.no_grad():
-            model.generate(**example_inputs(model, 2))
+            model.infer(**model.example_inputs(2))
     finally:
         for h in hooks:
             h.remove()
@@ -154,24 +152,26 @@ THIN = 16  # output channels below one AVX-512 vector of fp32 lanes: deconvoluti
 
 
 def lower_for_inference(model: nn.Module, *, subpixel: str = "thin") -> tuple[nn.Module, dict[str, Any]]:
-    """A copy of ``model`` (eval mode) with batch norm folded and transposed convolutions rewritten
-    as above; ``model.generate`` of the copy equals the original's up to float rounding.
+    """A copy of ``model`` (eval mode) with batch norm folded and transposed convolutions of its
+    inference network rewritten as above; ``infer`` of the copy equals the original's up to float
+    rounding.
 
+    The point-to-grid form is only used where every input has a fixed shape: a layer that sees a
+    1x1 input at one size of a free-size input (an image-to-image model) sees larger ones at others.
     Returns (lowered copy, report): how many norms were folded and which layers became what.
     """
     model = copy.deepcopy(unwrap(model)).float().eval()
-    _, net = model.sampling_module()
-    if net is model:  # VAE / AE: sampling runs the decoder
-        net = getattr(model, "decoder", model)
+    prefix, net = model.inference_network()
+    fixed_size = all(None not in spec.shape for spec in model.inputs())
     report: dict[str, Any] = {"folded_batchnorm": fold_batchnorm(net), "point_to_grid": [], "subpixel": []}
-    deconvs = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.ConvTranspose2d)]
+    deconvs = [(prefix + name, m) for name, m in net.named_modules() if isinstance(m, nn.ConvTranspose2d)]
     sizes = _input_sizes(model, [m for _, m in deconvs])
     for name, layer in deconvs:
         size = sizes.get(id(layer))
-        if size is None:  # not on the sampling path (e.g. a discriminator)
+        if size is None:  # not on the inference path
             continue
         new: nn.Module | None = None
-        if size == (1, 1) and layer.padding == (0, 0):
+        if fixed_size and size == (1, 1) and layer.padding == (0, 0):
             new, kind = point_to_grid(layer), "point_to_grid"
         elif subpixel == "all" or (subpixel == "thin" and layer.out_channels < THIN):
             new, kind = subpixel_conv(layer), "subpixel"

@@ -1,13 +1,13 @@
 """Reference kernels that measure what this machine can do right now: the "peak" in % of peak.
 
 Published peaks mean little on a shared 2-core machine whose speed swings with its neighbours, so
-``bench`` times these references in the same interleaved rounds as the generators and reports each
-generator's achieved FLOP rate as a fraction of the reference of its precision:
+``bench`` times these references in the same interleaved rounds as the models and reports each
+model's achieved FLOP rate as a fraction of the reference of its precision:
 
 * ``fp32``: a 1024^3 float32 matmul, in PyTorch (MKL / oneDNN) and in OpenVINO; the faster counts;
 * ``bf16``: the same matmul in bfloat16 (AVX-512 bf16);
 * ``int8``: a 1024^3 int8 matmul (VNNI) as OpenVINO's CPU plugin runs it, made from a float32
-  MatMul quantized by NNCF, exactly how the int8 generators are made; it needs openvino + nncf.
+  MatMul quantized by NNCF, exactly how the int8 models are made; it needs openvino + nncf.
 
 Each reference is a zero-argument callable plus the operations one call performs (2 M N K).
 """
@@ -52,7 +52,7 @@ def _openvino_matmul(int8: bool) -> PeakReference | None:
             import nncf
     except ImportError:
         return None
-    from .runtimes import runtime_precisions
+    from .runtimes import openvino_core, runtime_precisions
 
     rng = np.random.default_rng(0)
     x = ops.parameter([SIZE, SIZE], np.float32, name="x")
@@ -62,7 +62,7 @@ def _openvino_matmul(int8: bool) -> PeakReference | None:
     if int8:
         model = nncf.quantize(model, nncf.Dataset([data]), subset_size=1)
     config = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": torch.get_num_threads()}
-    compiled = ov.Core().compile_model(model, "CPU", config)
+    compiled = openvino_core().compile_model(model, "CPU", config)
     want = "i8" if int8 else "f32"
     if not any(kind in ("FullyConnected", "MatMul") and p == want for _, kind, p in runtime_precisions(compiled)):
         return None  # OpenVINO did not pick the kernel we meant to measure: no honest reference
@@ -74,6 +74,6 @@ def _openvino_matmul(int8: bool) -> PeakReference | None:
 def peak_references() -> list[PeakReference]:
     """Every reference available here. Where a precision has several (fp32: PyTorch and
     OpenVINO, whose fp32 matmul ran ~2x faster than PyTorch's here), ``bench`` takes the fastest
-    as that precision's peak: a peak that a generator can beat is no peak."""
+    as that precision's peak: a peak that a model can beat is no peak."""
     refs = [torch_matmul(torch.float32, "fp32"), torch_matmul(torch.bfloat16, "bf16")]
     return refs + [r for r in (_openvino_matmul(False), _openvino_matmul(True)) if r is not None]

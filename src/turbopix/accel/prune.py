@@ -1,17 +1,11 @@
-"""Structured channel pruning of generators, transposed convolutions included, then recovery.
+"""Structured channel pruning of any model's inference network, transposed convolutions included,
+then recovery by distillation.
 
 What is removed: whole hidden channels (convolution filters, hidden units of an MLP) of the
-sampling network. A channel c produced by layer L (a ``ConvTranspose2d``, ``Conv2d`` or
-``Linear``) lives on in three places, and all three are cut together:
-
-* L's weight slice for output c (dim 1 of a ConvTranspose2d weight (in, out, kH, kW); dim 0 of a
-  Conv2d (out, in, kH, kW) or Linear (out, in) weight) and L's bias[c];
-* the BatchNorm right after L, if any (weight, bias, running mean/var at c);
-* the next weight layer's input slice for c (dim 0 of a ConvTranspose2d, dim 1 otherwise).
-
-Only activations and batch norm may sit between two weight layers, which is how every generator in
-the catalog is built (``nn.Sequential`` chains in ``ConvDecoder`` and ``mlp``); image-channel
-outputs (the last layer of a chain) and the latent input are never cut. Which channels go: those
+network the model declares as its ``inference_network``. Where a channel lives (producer weights,
+batch norm, the next layer's inputs) and how it is cut is ``turbopix.models.channels``; the first
+layer's inputs and the last layer's outputs of each ``nn.Sequential`` chain (image channels, the
+width a residual adds to) are never cut. Which channels go: those
 with the smallest L1 norm of their filter *after folding in the batch norm scale*
 (|gamma| / sqrt(var + eps)), since a filter with large weights that batch norm scales down to
 nothing contributes nothing (Li et al. 2017 rank by the raw filter norm; with batch norm the folded
@@ -35,7 +29,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..models.base import ImageGenerator, unwrap
+from ..models.base import ImageModel, unwrap
 from ..models.channels import Link, out_dim, cut_channels, find_links
 from .distill import DistillReport, distill
 from .flops import count_flops, count_params
@@ -57,16 +51,16 @@ def kept_channels(channels: int, amount: float, multiple_of: int) -> int:
     return min(channels, keep)
 
 
-def prune_channels(model: ImageGenerator, amount: float, *, multiple_of: int = 8) -> ImageGenerator:
-    """A copy of ``model`` with ``amount`` (0..1) of every hidden layer's channels of the sampling
+def prune_channels(model: ImageModel, amount: float, *, multiple_of: int = 8) -> ImageModel:
+    """A copy of ``model`` with ``amount`` (0..1) of every hidden layer's channels of its inference
     network removed, lowest importance first; nothing is retrained (see :func:`prune`)."""
     if not 0 <= amount < 1:
         raise ValueError(f"pruning amount must be in [0, 1), got {amount}")
     model = copy.deepcopy(unwrap(model)).eval()
     links = find_links(model)
     if not links:
-        raise ValueError(f"model '{model.name}' has no prunable channel links in its sampling network")
-    plan: dict[str, int] = dict(getattr(model, "pruning", {}).get("channels", {}))
+        raise ValueError(f"model '{model.name}' has no prunable channel links in its inference network")
+    plan: dict[str, int] = dict(model.pruning.get("channels", {}))
     for link in links:
         scores = channel_importance(model, link)
         keep_n = kept_channels(len(scores), amount, multiple_of)
@@ -96,7 +90,7 @@ class PruneReport:
         }
 
 
-def prune(model: ImageGenerator, amount: float, *, finetune_steps: int = 500, multiple_of: int = 8, **distill_options: Any) -> tuple[ImageGenerator, PruneReport]:
+def prune(model: ImageModel, amount: float, *, finetune_steps: int = 500, multiple_of: int = 8, **distill_options: Any) -> tuple[ImageModel, PruneReport]:
     """Prune (:func:`prune_channels`), then recover by distillation from the unpruned model.
 
     Returns the pruned model and a report with parameters and FLOPs per image counted before and
@@ -104,7 +98,7 @@ def prune(model: ImageGenerator, amount: float, *, finetune_steps: int = 500, mu
     """
     teacher = unwrap(model).eval()
     pruned = prune_channels(teacher, amount, multiple_of=multiple_of)
-    pruned.metadata = copy.deepcopy(getattr(teacher, "metadata", {}))
+    pruned.metadata = copy.deepcopy(teacher.metadata)
     recovery = distill(teacher, pruned, steps=finetune_steps, **distill_options) if finetune_steps > 0 else None
     pruned.eval()
     report = PruneReport(

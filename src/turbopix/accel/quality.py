@@ -1,14 +1,16 @@
 """The quality cost of an acceleration, measured against the eager fp32 model on the same inputs.
 
-Every variant is run on the same fixed latents (and labels) as the eager fp32 reference, so the
+Every variant is run on the same fixed inputs (``model.example_inputs``: latents and balanced
+labels for a generator, images for an image-to-image model) as the eager fp32 reference, so the
 differences are the variant's doing, not sampling noise:
 
 * ``max_abs_error`` / ``mean_abs_error``: pixel differences to the eager images (images in [-1, 1],
-  so 2/255 ~ 0.0078 is one 8-bit grey level);
-* ``fid`` of the variant's images against a real reference set (e.g. ``mnist:test``), beside the
-  eager model's ``fid_eager`` on the same latents, and ``fid_delta_rel`` = fid / fid_eager - 1.
-  Features come from the shipped extractor for the dataset (``lenet-mnist``, ...); where none can
-  be loaded, FID is skipped and ``note`` says why (pixel errors are still measured).
+  so 2/255 ~ 0.0078 is one 8-bit grey level), for every model;
+* for generators only (their images are meant to look like a dataset's), ``fid`` of the variant's
+  images against a real reference set (e.g. ``mnist:test``), beside the eager model's ``fid_eager``
+  on the same latents, and ``fid_delta_rel`` = fid / fid_eager - 1. Features come from the shipped
+  extractor for the dataset (``lenet-mnist``, ...); where none can be loaded, FID is skipped and
+  ``note`` says why (pixel errors are still measured).
 """
 from __future__ import annotations
 
@@ -18,10 +20,9 @@ from typing import Any, Callable
 
 import torch
 
-from ..models.base import unwrap
-from ..models.base import ImageGenerator
+from ..models.base import ImageGenerator, ImageModel, unwrap
 
-GenerateFn = Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]
+RunFn = Callable[[dict[str, torch.Tensor]], torch.Tensor]  # a Runner's ``run``: named inputs -> images
 
 
 @dataclass
@@ -49,7 +50,7 @@ class QualityProbe:
 
     def __init__(
         self,
-        model: ImageGenerator,
+        model: ImageModel,
         *,
         n: int = 2000,
         ref: str | None = "auto",
@@ -60,16 +61,16 @@ class QualityProbe:
     ) -> None:
         model = unwrap(model).eval()
         self.n, self.batch_size = n, batch_size
-        gen = torch.Generator().manual_seed(seed)
-        self.z = model.sample_latent(n, gen).float()
-        self.labels = (torch.arange(n) % model.num_classes) if model.num_classes else None  # balanced classes
+        self.inputs = model.example_inputs(n, seed=seed)
         with torch.inference_mode():
-            self.eager = self._images(model.generate)
+            self.eager = self._images(lambda inputs: model.infer(**inputs))
         self.extractor, self.ref_stats, self.ref_spec, self.note = None, None, None, ""
-        dataset = (getattr(model, "metadata", None) or {}).get("data")
+        dataset = model.metadata.get("data")
         if ref == "auto":
             ref = f"{dataset.split(':')[0]}:test" if dataset and not dataset.startswith("folder:") else None
-        if ref is None or extractor is None:
+        if not isinstance(model, ImageGenerator):
+            self.note = "FID skipped: the model is not a generator (its images are compared with eager fp32 pixel by pixel)"
+        elif ref is None or extractor is None:
             self.note = "FID skipped: no reference dataset" if ref is None else "FID skipped: no extractor asked for"
         else:
             self._setup_fid(ref, extractor, data_root)
@@ -96,11 +97,10 @@ class QualityProbe:
             stats.update(ext.extract(data.batch(idx[s : s + ext.batch_size])["image"]).features)
         self.extractor, self.ref_stats, self.ref_spec = ext, stats.compute(), ref
 
-    def _images(self, generate: GenerateFn) -> torch.Tensor:
+    def _images(self, run: RunFn) -> torch.Tensor:
         out = []
         for s in range(0, self.n, self.batch_size):
-            y = None if self.labels is None else self.labels[s : s + self.batch_size]
-            out.append(generate(self.z[s : s + self.batch_size], y).float())
+            out.append(run({k: v[s : s + self.batch_size] for k, v in self.inputs.items()}).float())
         return torch.cat(out)
 
     def _fid(self, images: torch.Tensor) -> float:
@@ -109,8 +109,8 @@ class QualityProbe:
         feats = self.extractor.extract(images).features
         return fid(self.ref_stats, feats)
 
-    def measure(self, generate: GenerateFn) -> Quality:
-        images = self._images(generate)
+    def measure(self, run: RunFn) -> Quality:
+        images = self._images(run)
         diff = (images - self.eager).abs()
         q = Quality(
             n=self.n, max_abs_error=float(diff.max()), mean_abs_error=float(diff.mean()), fid=None, fid_eager=self.fid_eager,

@@ -8,70 +8,97 @@ ConvTranspose in fp32 between Quantize/Dequantize nodes and the model gets *slow
 executes Deconvolution in int8 (measured, DESIGN.md). :func:`int8_layers` reads the compiled
 model's runtime graph, so tests check what executes, not what was asked for.
 
-Calibration data. A generator's input is a latent vector, not an image, so "calibrating on real
-data" means: latents from the prior the model samples from (what deployment feeds it), labels
-drawn with the real dataset's class frequencies for conditional models, and, for models with an
-encoder (VAE, AE), also the codes of real images, so that reconstructions stay in range too.
+Calibration data: the model's own ``example_inputs`` (valid inputs of every declared input), with
+real data put in where it is given and fits. An input whose name is a key of the dataset's batches
+(``image`` for an image-to-image model) takes real images, brought to the input's channels (and
+size, where the input fixes it). A generator's input is a latent vector, not an image, so there
+"calibrating on real data" means: latents from the prior the model samples from (what deployment
+feeds it), labels drawn with the real dataset's class frequencies for conditional models, and, for
+generators with an encoder (VAE, AE), also the codes of real images, so that reconstructions stay
+in range too.
 """
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
 
-from ..models.base import unwrap
-from ..models.base import ImageGenerator
+from ..models.base import ImageGenerator, ImageModel, InputSpec, unwrap
 from .export import export_onnx
 from .runtimes import RuntimeMissingError
 
 INT8 = ("i8", "u8")
 
 
-def calibration_batches(model: ImageGenerator, data: Any | None, *, n: int = 512, batch_size: int = 64, seed: int = 0) -> list[dict[str, np.ndarray]]:
-    """Calibration inputs by name (``z``, ``labels``) in batches; see the module docstring.
+@runtime_checkable
+class Encoder(Protocol):
+    """A generator that maps images to its latent space (VAE, AE): ``encode(x, labels)`` gives the
+    codes (or a tuple whose first element is the mean code)."""
 
-    ``data`` is an ``ImageData`` (e.g. ``load_dataset("mnist:train")``) or None (prior latents,
-    uniform labels).
+    def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> Any: ...
+
+
+def calibration_batches(model: ImageModel, data: Any | None, *, n: int = 512, batch_size: int = 64, seed: int = 0) -> list[dict[str, np.ndarray]]:
+    """Calibration inputs by name, in batches; see the module docstring.
+
+    ``data`` is a dataset (e.g. ``load_dataset("mnist:train")``) or None (``example_inputs`` only:
+    prior latents and balanced labels for a generator, random images for an image model).
     """
     model = unwrap(model).eval()
+    inputs = model.example_inputs(n, seed=seed)
+    if data is not None:
+        inputs.update(_real_inputs(model, data, n, seed))
+    return [{k: v[i : i + batch_size].numpy() for k, v in inputs.items()} for i in range(0, n, batch_size)]
+
+
+def _real_inputs(model: ImageModel, data: Any, n: int, seed: int) -> dict[str, torch.Tensor]:
+    """The inputs that real examples from ``data`` provide (see the module docstring)."""
     gen = torch.Generator().manual_seed(seed)
-    z = model.sample_latent(n, gen).float()
-    labels = None
-    if data is not None and hasattr(model, "encode"):  # half the set: codes of real images
-        m = n // 2
-        idx = torch.randperm(len(data), generator=gen)[:m]
-        b = data.batch(idx)
-        x, y = b["image"], b["label"]
-        x = _fit_images(x, model.image_shape)
-        with torch.no_grad():
-            codes = model.encode(x, y if model.num_classes else None)
-        codes = codes[0] if isinstance(codes, tuple) else codes  # VAE: (mu, logvar)
-        z[:m] = codes.float()
-    if model.num_classes:
-        if data is not None and data.num_classes == model.num_classes:
-            labels = data.labels[torch.randint(len(data), (n,), generator=gen)]
-        else:
-            labels = torch.randint(model.num_classes, (n,), generator=gen)
-    batches = []
-    for i in range(0, n, batch_size):
-        item = {"z": z[i : i + batch_size].numpy()}
-        if labels is not None:
-            item["labels"] = labels[i : i + batch_size].numpy()
-        batches.append(item)
-    return batches
+    out: dict[str, torch.Tensor] = {}
+    if isinstance(model, ImageGenerator):
+        z = model.example_inputs(n, seed=seed)["z"]
+        if isinstance(model, Encoder):  # half the set: codes of real images
+            m = n // 2
+            b = data.batch(torch.randperm(len(data), generator=gen)[:m])
+            x = fit_images(b["image"], image_input(model))
+            with torch.no_grad():
+                codes = model.encode(x, b["label"] if model.num_classes else None)
+            z[:m] = (codes[0] if isinstance(codes, tuple) else codes).float()  # VAE: (mu, logvar)
+            out["z"] = z
+        if model.num_classes and data.num_classes == model.num_classes:
+            out["labels"] = data.labels[torch.randint(len(data), (n,), generator=gen)]
+        return out
+    b = data.batch(torch.randint(len(data), (n,), generator=gen))
+    return {s.name: fit_images(b[s.name], s) for s in model.inputs() if _is_image(s) and s.name in b}
 
 
-def _fit_images(x: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
+def _is_image(spec: InputSpec) -> bool:
+    return spec.is_float and len(spec.shape) == 3
+
+
+def image_input(model: ImageModel) -> InputSpec | None:
+    """The images real calibration data must be shaped like: a generator's output (what its
+    encoder reads), else the model's first image input; None for a model that takes no images."""
+    if isinstance(model, ImageGenerator):
+        return InputSpec("image", model.image_shape)
+    return next((s for s in model.inputs() if _is_image(s)), None)
+
+
+def fit_images(x: torch.Tensor, spec: InputSpec) -> torch.Tensor:
+    """Images (N, C, H, W) in [-1, 1] brought to ``spec``'s channels, and to its size where it fixes one."""
     from ..features.networks import to_extractor_input
 
-    return to_extractor_input(x, shape[0], shape[1])
+    channels, size = spec.shape[0], spec.shape[-1]
+    if size is None:  # free size: keep the data's (to_extractor_input crops to a square)
+        size = min(x.shape[-2:])
+    return to_extractor_input(x, channels, size)
 
 
-def quantize_int8(model: ImageGenerator, calibration: list[dict[str, np.ndarray]], *, keep_fp32: tuple[str, ...] = ()) -> Any:
-    """An int8 ``openvino.Model`` of ``model.generate``, calibrated on ``calibration`` batches.
+def quantize_int8(model: ImageModel, calibration: list[dict[str, np.ndarray]], *, keep_fp32: tuple[str, ...] = ()) -> Any:
+    """An int8 ``openvino.Model`` of ``model.infer``, calibrated on ``calibration`` batches.
 
     ``keep_fp32``: names (regular expressions) of OpenVINO layers to leave in floating point, for
     a layer whose int8 error is too large (see the measured quality in the artifact metadata).

@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from ..core.hashing import sha256_file
-from ..models.base import unwrap
+from ..models.base import ImageModel, unwrap
 from ..models.io import load_model_file, save
-from ..models.base import ImageGenerator
 from .artifact import ARTIFACT_FILE, ARTIFACT_FORMAT, ARTIFACT_VERSION, MODEL_FILE, build_runner
+from .config import AccelerateConfig, ArtifactExistsError, resolve
 from .flops import count_flops, count_params
 
 MODEL_STEPS = {"prune": 0.5, "distill": 0.5}  # name -> default argument
@@ -98,76 +98,77 @@ def parse_recipe(text: str) -> list[Step]:
     return steps
 
 
-def _load_source(source: str | Path | ImageGenerator) -> tuple[ImageGenerator, dict[str, Any]]:
+def _load_source(source: str | Path | ImageModel) -> tuple[ImageModel, dict[str, Any]]:
     if isinstance(source, (str, Path)):
         path = Path(source)
         if path.is_dir():
             raise RecipeError(f"{path} is a folder; accelerate takes a checkpoint file (an artifact is already accelerated)")
         model = load_model_file(path)
-        return model, {"path": str(path), "sha256": sha256_file(path), "model": model.name, "step": model.metadata.get("step"), "data": model.metadata.get("data")}
-    model = unwrap(source).eval()
-    meta = getattr(model, "metadata", {}) or {}
-    return model, {"path": None, "sha256": None, "model": model.name, "step": meta.get("step"), "data": meta.get("data")}
+        info = {"path": str(path), "sha256": sha256_file(path)}
+    else:
+        model = unwrap(source).eval()
+        info = {"path": None, "sha256": None}
+    return model, {**info, "model": model.name, "step": model.metadata.get("step"), "data": model.metadata.get("data")}
 
 
 def accelerate(
-    source: str | Path | ImageGenerator,
+    source: str | Path | ImageModel,
     recipe: str,
     out: str | Path,
+    config: AccelerateConfig | None = None,
     *,
-    calib: str | None = "auto",
-    data_root: str | Path | None = None,
-    finetune_steps: int = 500,
-    distill_steps: int = 2000,
-    calib_size: int = 512,
-    quality_n: int = 2000,
-    ref: str | None = "auto",
     overwrite: bool = False,
     log: Any = print,
+    **options: Any,
 ) -> Path:
     """Apply ``recipe`` to a checkpoint (or model) and write an artifact folder to ``out``.
 
-    ``calib``: dataset spec for int8 calibration (``"auto"``: the training split of the data the
-    model was trained on; None: the latent prior only). ``quality_n`` images are compared with the
-    eager fp32 source (pixel errors; FID against ``ref``, ``"auto"`` = the test split of the
-    training data, when a feature extractor is available). The folder is built in a temporary
-    sibling and renamed into place, so ``out`` is never half-written.
+    Options (``config``, or the same names as keywords on top of it) are those of
+    :class:`~turbopix.accel.config.AccelerateConfig`: int8 calibration data (``calib``: ``"auto"``,
+    the training split of the data the model was trained on; None, the model's example inputs
+    only), distillation steps, and the quality check: ``quality_n`` inputs are run through the
+    artifact and the eager fp32 source and compared (pixel errors; for a generator, FID against
+    ``ref``, ``"auto"`` = the test split of the training data, when a feature extractor is
+    available). The folder is built in a temporary sibling and renamed into place, so ``out`` is
+    never half-written.
     """
     from .quality import QualityProbe
 
+    cfg = resolve(AccelerateConfig, config, options)
     out = Path(out)
     if out.exists() and not overwrite:
-        raise FileExistsError(f"{out} exists; refusing to overwrite it (pass overwrite=True / --overwrite)")
+        raise ArtifactExistsError(f"{out} exists; refusing to overwrite it (pass {{option:overwrite=True}} to replace it)")
     steps = parse_recipe(recipe)
     start = time.perf_counter()
     teacher, source_info = _load_source(source)
-    model: ImageGenerator = teacher
+    model: ImageModel = teacher
     checks: dict[str, Any] = {"params_source": count_params(teacher), "flops_per_image_source": count_flops(teacher)}
     applied: list[dict[str, Any]] = []
     for step in steps:
         if step.name == "prune":
             from .prune import prune
 
-            log(f"pruning {step.arg or MODEL_STEPS['prune']} of the channels, then {finetune_steps} distillation steps ...")
-            model, report = prune(model, float(step.arg or MODEL_STEPS["prune"]), finetune_steps=finetune_steps)
+            log(f"pruning {step.arg or MODEL_STEPS['prune']} of the channels, then {cfg.finetune_steps} distillation steps ...")
+            model, report = prune(model, float(step.arg or MODEL_STEPS["prune"]), finetune_steps=cfg.finetune_steps)
             applied.append({"step": str(step), **report.to_json()})
         elif step.name == "distill":
             from .distill import distill_student
 
-            log(f"distilling into a student {step.arg or MODEL_STEPS['distill']} as wide, {distill_steps} steps ...")
-            model, report = distill_student(model, float(step.arg or MODEL_STEPS["distill"]), steps=distill_steps)
+            log(f"distilling into a student {step.arg or MODEL_STEPS['distill']} as wide, {cfg.distill_steps} steps ...")
+            model, report = distill_student(model, float(step.arg or MODEL_STEPS["distill"]), steps=cfg.distill_steps)
             applied.append({"step": str(step), **report.to_json()})
 
     runtime_names = [s for s in steps if s.name not in MODEL_STEPS]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        save(model, tmp / MODEL_FILE, accelerated_from=source_info, data=source_info["data"], **({"pruning": model.pruning} if getattr(model, "pruning", None) else {}))
-        runtime = _build_runtime(model, runtime_names, tmp, checks, calib=calib, calib_size=calib_size, data_root=data_root, log=log)
+        save(model, tmp / MODEL_FILE, accelerated_from=source_info, data=source_info["data"])
+        runtime = _build_runtime(model, runtime_names, tmp, checks, cfg, log=log)
         runner = build_runner(model, runtime, tmp)
-        log(f"measuring quality against the eager fp32 source on {quality_n} images ...")
-        probe = QualityProbe(teacher, n=quality_n, ref=ref, data_root=data_root)
-        checks["quality"] = probe.measure(runner.run).to_json()
+        if cfg.quality_n:
+            log(f"measuring quality against the eager fp32 source on {cfg.quality_n} inputs ...")
+            probe = QualityProbe(teacher, n=cfg.quality_n, ref=cfg.ref, data_root=cfg.data_root)
+            checks["quality"] = probe.measure(runner.run).to_json()
         checks["params"], checks["flops_per_image"] = count_params(model), count_flops(model)
         meta = {
             "format": ARTIFACT_FORMAT, "format_version": ARTIFACT_VERSION, "recipe": ",".join(map(str, steps)),
@@ -185,8 +186,8 @@ def accelerate(
     return out
 
 
-def _build_runtime(model: ImageGenerator, steps: list[Step], folder: Path, checks: dict[str, Any], *, calib: str | None,
-                   calib_size: int, data_root: str | Path | None, log: Any) -> dict[str, Any]:
+def _build_runtime(model: ImageModel, steps: list[Step], folder: Path, checks: dict[str, Any], cfg: AccelerateConfig, *,
+                   log: Any) -> dict[str, Any]:
     """Write the runtime's files into ``folder``; return artifact.json's ``runtime`` entry."""
     names = [s.name for s in steps]
     exported = model  # what goes to ONNX: the model, or its exact rewrite for inference kernels
@@ -198,15 +199,15 @@ def _build_runtime(model: ImageGenerator, steps: list[Step], folder: Path, check
         from .quantize import calibration_batches, int8_layers, quantize_int8, save_openvino, weight_layers_in_int8
         from .runtimes import OpenVINORunner
 
-        data, spec = _calibration_data(model, calib, data_root)
-        log(f"quantizing to int8 with NNCF, calibrated on {calib_size} inputs ({spec or 'latent prior only'}) ...")
-        qmodel = quantize_int8(exported, calibration_batches(model, data, n=calib_size))
+        data, spec = _calibration_data(model, cfg.calib, cfg.data_root)
+        log(f"quantizing to int8 with NNCF, calibrated on {cfg.calib_size} inputs ({spec or 'example inputs only'}) ...")
+        qmodel = quantize_int8(exported, calibration_batches(model, data, n=cfg.calib_size))
         save_openvino(qmodel, folder / "model.xml")
         compiled = OpenVINORunner(folder / "model.xml", chunk=0).compiled
         low, total = weight_layers_in_int8(compiled)
         checks["int8_weight_layers"] = {"int8": low, "total": total}
         checks["openvino_layer_precisions"] = int8_layers(compiled)
-        checks["calibration"] = {"data": spec, "n": calib_size}
+        checks["calibration"] = {"data": spec, "n": cfg.calib_size}
         return {"kind": "openvino", "file": "model.xml", "precision": "f32", "int8": True, "label": "openvino-int8"}
     if "openvino" in names or "onnxruntime" in names:
         from .export import export_onnx
@@ -227,18 +228,19 @@ def _build_runtime(model: ImageGenerator, steps: list[Step], folder: Path, check
     return {"kind": "torch", **flags, "label": f"torch-{label}"}
 
 
-def _calibration_data(model: ImageGenerator, calib: str | None, data_root: str | Path | None) -> tuple[Any, str | None]:
-    if calib is None:
-        return None, None
+def _calibration_data(model: ImageModel, calib: str | None, data_root: str | Path | None) -> tuple[Any, str | None]:
+    """The calibration dataset, shaped like the images the model reads, and its spec (None: none)."""
+    from .quantize import image_input
+
+    spec = image_input(model)
     if calib == "auto":
-        data = (getattr(model, "metadata", None) or {}).get("data")
-        if not data:
-            return None, None
-        calib = f"{data.split(':')[0]}:train" if not data.startswith("folder:") else data
+        data = model.metadata.get("data")
+        calib = (f"{data.split(':')[0]}:train" if not data.startswith("folder:") else data) if data else None
+    if calib is None or spec is None:
+        return None, None
     from ..data import load_dataset
 
-    c, s, _ = model.image_shape
-    return load_dataset(calib, data_root=data_root, image_size=s, channels=c), calib
+    return load_dataset(calib, data_root=data_root, image_size=spec.shape[-1], channels=spec.shape[0]), calib
 
 
 def _version() -> str:

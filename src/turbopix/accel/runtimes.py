@@ -1,15 +1,20 @@
-"""Runners: one small interface, ``run(z, labels) -> images``, over every way of executing a generator.
+"""Runners: one small interface, ``run(inputs) -> images``, over every way of executing a model.
 
-* :class:`TorchRunner`: any module with ``generate`` (eager, channels_last, bf16, compiled; see
-  ``torch_paths.py``);
-* :class:`OnnxRuntimeRunner`: an ONNX file (``export.py``) in an ONNX Runtime CPU session;
+``inputs`` is a dict of tensors named as the model declares them (``model.inputs()``: ``z`` and
+``labels`` for a generator, ``image`` for an image-to-image model), exactly what
+``model.example_inputs`` builds and what the exported ONNX graph takes.
+
+* :class:`TorchRunner`: any object with ``infer(**inputs)`` (a model, or one of the inference
+  paths of ``torch_paths.py``: channels_last, bf16, compiled);
+* :class:`OnnxRuntimeRunner`: an ONNX file (``export.py``) in an ONNX Runtime CPU session
+  (``turbopix.core.onnx.onnx_session``, the one place sessions are made);
 * :class:`OpenVINORunner`: an ONNX file, an OpenVINO IR (``.xml``) or an in-memory ``ov.Model``,
   compiled for the CPU. fp32 unless told otherwise: on CPUs with bf16 instructions (this machine)
   OpenVINO's own default is bf16, which would silently change the numbers.
 
 All runners take and return torch tensors on the CPU, so they are interchangeable in ``bench`` and
-behind :class:`~turbopix.accel.artifact.AcceleratedGenerator`. Runtime packages are imported
-only when a runner that needs them is built.
+behind :class:`~turbopix.accel.artifact.AcceleratedModel`. Runtime packages are imported only when
+a runner that needs them is built.
 """
 from __future__ import annotations
 
@@ -18,6 +23,10 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import torch
+
+from ..core.onnx import onnx_session, onnxruntime_version
+
+Inputs = dict[str, torch.Tensor]
 
 
 class RuntimeMissingError(ImportError):
@@ -28,8 +37,8 @@ class RuntimeMissingError(ImportError):
 class Runner(Protocol):
     name: str  # a short label for tables, e.g. "openvino-int8"
 
-    def run(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Images (B, C, H, W) float32 in [-1, 1] from latents (B, latent_dim) and labels (B,)."""
+    def run(self, inputs: Inputs) -> torch.Tensor:
+        """Images (B, C, H, W) float32 in [-1, 1] from the model's named inputs."""
         ...
 
 
@@ -38,24 +47,26 @@ def _threads() -> int:
 
 
 class TorchRunner:
-    """A PyTorch module exposing ``generate(z, labels)`` (or a callable ``f(z, labels)``)."""
+    """A PyTorch model, or an inference path of it, run through its ``infer(**inputs)``."""
 
     def __init__(self, module: Any, name: str = "torch") -> None:
         self.module, self.name = module, name
-        self._fn = module.generate if hasattr(module, "generate") else module
 
     @torch.inference_mode()
-    def run(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self._fn(z, labels).float()
+    def run(self, inputs: Inputs) -> torch.Tensor:
+        return self.module.infer(**inputs).float()
 
 
-def _feeds(input_names: list[str], z: torch.Tensor, labels: torch.Tensor | None) -> dict[str, np.ndarray]:
+def _feeds(input_names: list[str], inputs: Inputs) -> dict[str, np.ndarray]:
+    """The graph's inputs as numpy arrays (float32 / int64); inputs the graph lacks are ignored."""
+    missing = [n for n in input_names if n not in inputs]
+    if missing:
+        raise ValueError(f"this model needs input(s) {', '.join(missing)} (got {', '.join(inputs) or 'none'})")
     # contiguous arrays: runtimes that read inputs in place (OpenVINO with share_inputs) need them
-    feeds = {"z": np.ascontiguousarray(z.detach().cpu().float().numpy())}
-    if "labels" in input_names:
-        if labels is None:
-            raise ValueError("this model is class-conditional: labels are required")
-        feeds["labels"] = np.ascontiguousarray(labels.detach().cpu().long().numpy())
+    feeds = {}
+    for name in input_names:
+        x = inputs[name].detach().cpu()
+        feeds[name] = np.ascontiguousarray((x.float() if x.is_floating_point() else x.long()).numpy())
     return feeds
 
 
@@ -63,32 +74,25 @@ class OnnxRuntimeRunner:
     """An ONNX model in an ONNX Runtime CPU session (all graph optimizations on)."""
 
     def __init__(self, path: str | Path, name: str = "onnxruntime") -> None:
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            raise RuntimeMissingError("the ONNX Runtime runner needs onnxruntime: pip install onnxruntime") from None
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = _threads()
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.log_severity_level = 3
-        self.session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        if onnxruntime_version() is None:
+            raise RuntimeMissingError("the ONNX Runtime runner needs onnxruntime: pip install onnxruntime")
+        self.session = onnx_session(path, optimize=True)
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.name = name
 
-    def run(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        out = self.session.run(None, _feeds(self.input_names, z, labels))[0]
-        return torch.from_numpy(out)
+    def run(self, inputs: Inputs) -> torch.Tensor:
+        return torch.from_numpy(self.session.run(None, _feeds(self.input_names, inputs))[0])
 
 
 Precision = Literal["f32", "bf16"]
 
 
 def openvino_core() -> Any:
+    """The ``openvino.Core`` every OpenVINO model here is compiled with (runners, export checks, peaks)."""
     try:
         import openvino as ov
     except ImportError:
-        raise RuntimeMissingError("the OpenVINO runner needs openvino: pip install openvino") from None
+        raise RuntimeMissingError("running a model with OpenVINO needs openvino: pip install openvino") from None
     return ov.Core()
 
 
@@ -127,9 +131,9 @@ class OpenVINORunner:
             )
             self._requests = [self.compiled_streams.create_infer_request() for _ in range(self.streams)]
 
-    def run(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        feeds = _feeds(self.input_names, z, labels)
-        n = z.shape[0]
+    def run(self, inputs: Inputs) -> torch.Tensor:
+        feeds = _feeds(self.input_names, inputs)
+        n = next(iter(feeds.values())).shape[0]
         if not self._requests or n <= self.chunk:
             # share_inputs: OpenVINO reads the numpy arrays in place; copying them in cost ~40 us
             # per call here, more than the 28 px DCGAN's whole int8 compute at batch 1

@@ -95,7 +95,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from turbopix.metrics.paired import compare_folders, format_table
+    from turbopix.evaluation.paired import compare_folders, format_table
 
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
     if args.crop < 0:

@@ -60,6 +60,10 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
         meta = json.loads(header[FORMAT])
     except json.JSONDecodeError as e:
         raise CheckpointError(f"{path}: corrupt metadata ({e})") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: metadata must be a JSON object, got {type(meta).__name__}")
+    if not isinstance(meta.get("format_version", 0), int):
+        raise CheckpointError(f"{path}: metadata 'format_version' must be an integer, got {meta['format_version']!r}")
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(f"{path} has format version {meta['format_version']}; this turbopix reads up to {FORMAT_VERSION}: upgrade turbopix")
     return tensors, meta

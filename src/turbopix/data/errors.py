@@ -2,12 +2,15 @@
 
 Every problem with a user's data is a ``DataError`` whose message names the file and says how to fix
 it, so the CLI can print it as one line instead of a traceback from PIL, gzip or pickle. They subclass
-``ValueError`` because in every case the input (a file, a spec, an option) has a bad value.
+``ValueError`` because in every case the input (a file, a spec, an option) has a bad value. Options
+are named as ``{option:NAME}`` templates (``turbopix.core.errors``), shown as flags by the CLI.
 """
 from __future__ import annotations
 
+from ..core.errors import OptionMessage
 
-class DataError(ValueError):
+
+class DataError(OptionMessage, ValueError):
     """Base class: the data asked for cannot be loaded as it is."""
 
 

@@ -5,25 +5,20 @@ classes. A folder without subfolders of images is unlabelled (labels -1, no clas
 """
 from __future__ import annotations
 
-import io
 import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from ..core.hashing import sha256_bytes
 from .base import ImageData
+from .images import IMAGE_EXTENSIONS, ImageDecodeError, decode_image, to_uint8
 from .errors import ChecksumError, CorruptFileError, DataError, DataNotFoundError
 from .transforms import check_options, resize_square
 
-IMAGE_EXTENSIONS = frozenset(
-    {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"}
-)
-_GRAY_MODES = frozenset({"1", "L", "LA", "La"})
-_HIGH_DEPTH_MODES = frozenset({"I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
 
 
 def list_images(folder: Path) -> tuple[list[str], list[int], list[str]]:
@@ -77,7 +72,7 @@ def load_folder(
         exts = ", ".join(sorted(IMAGE_EXTENSIONS))
         raise DataError(f"no images found in {folder} (searched recursively for {exts})")
 
-    images, kept_files, kept_labels, bad = [], [], [], []
+    images, kept_files, kept_labels, bad, dropped_alpha = [], [], [], [], []
     # One serial loop: for small images, a thread pool was slower (GIL contention) on 2 cores.
     for rel, label in zip(files, labels):
         with open(os.path.join(folder, rel), "rb") as f:
@@ -85,14 +80,11 @@ def load_folder(
         if checksums is not None:
             _check_listed(folder, rel, data, checksums)
         try:
-            image = _decode(data, image_size, channels)
-        # PIL raises many exception types on malformed files (OSError, SyntaxError, ValueError,
-        # struct.error, DecompressionBombError, ...); any of them means "this file is unreadable".
-        except Exception as e:  # noqa: BLE001
+            image = _decode(data, str(folder / rel), image_size, channels, dropped_alpha.append)
+        except ImageDecodeError as e:
             if not skip_bad:
                 raise CorruptFileError(
-                    f"{folder / rel}: cannot read image ({_reason(e)}). Fix or remove the file, "
-                    "or pass skip_bad=True to skip unreadable images."
+                    f"{e}. Fix or remove the file, or pass {{option:skip_bad=True}} to skip unreadable images."
                 ) from None
             bad.append(rel)
             continue
@@ -102,6 +94,9 @@ def load_folder(
     if bad:
         shown = ", ".join(bad[:3]) + (", ..." if len(bad) > 3 else "")
         warnings.warn(f"skipped {len(bad)} unreadable image(s) in {folder}: {shown}", stacklevel=3)
+    if dropped_alpha:
+        warnings.warn(f"dropped the transparency of {len(dropped_alpha)} image(s) in {folder} "
+                      f"(e.g. {dropped_alpha[0]}): their colour under the alpha was kept", stacklevel=3)
     if not images:
         raise DataError(f"no readable images in {folder}: all {len(bad)} image files were unreadable")
 
@@ -113,37 +108,18 @@ def load_folder(
     )
 
 
-def _decode(data: bytes, image_size: int | None, channels: int | None) -> np.ndarray:
-    """Encoded image bytes -> uint8 (H, W, C) with C in {1, 3}."""
-    with Image.open(io.BytesIO(data)) as im:
-        im.load()  # decode fully now, so a truncated file fails here and not later
-        im = _to_gray_or_rgb(im)
+def _decode(data: bytes, name: str, image_size: int | None, channels: int | None, on_drop) -> np.ndarray:
+    """Encoded image bytes -> uint8 (H, W, C) with C in {1, 3} (decoded by ``images.decode_image``)."""
+    arr = to_uint8(decode_image(data, name=name, alpha="drop", on_drop=on_drop))
+    im = Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr)
     if image_size is not None:
         im = resize_square(im, image_size)
     if channels == 1 and im.mode == "RGB":
         im = im.convert("L")  # BT.601 luma, identical to transforms.convert_channels
     elif channels == 3 and im.mode == "L":
         im = im.convert("RGB")
-    arr = np.asarray(im)
-    return arr[..., None] if arr.ndim == 2 else arr
-
-
-def _to_gray_or_rgb(im: Image.Image) -> Image.Image:
-    """Any PIL mode -> 8-bit 'L' or 'RGB'."""
-    if im.mode in ("L", "RGB"):
-        return im
-    if im.mode in _GRAY_MODES:
-        return im.convert("L")
-    if im.mode in _HIGH_DEPTH_MODES:
-        # 16-bit PNG/TIFF: map 0..65535 to 0..255. Values that already fit in 8 bits are kept, since
-        # PIL also uses these modes for some 8-bit data.
-        arr = np.asarray(im, dtype=np.float64)
-        if arr.size and arr.max() > 255:
-            arr = arr / 257.0
-        return Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8))
-    if im.mode in ("P", "PA"):
-        im = im.convert("RGBA")  # via RGBA: PIL warns when a palette's transparency is dropped directly
-    return im.convert("RGB")
+    out = np.asarray(im)
+    return out[..., None] if out.ndim == 2 else out
 
 
 def _stack(images: list[np.ndarray], files: list[str], folder: Path) -> torch.Tensor:
@@ -171,9 +147,3 @@ def _check_listed(folder: Path, rel: str, data: bytes, checksums: dict[str, str]
             f"{folder / rel}: sha256 is {actual}, expected {expected}. The file is corrupt or was "
             "changed; restore it from the original."
         )
-
-
-def _reason(e: Exception) -> str:
-    if isinstance(e, UnidentifiedImageError):
-        return "not an image format PIL can identify"
-    return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__

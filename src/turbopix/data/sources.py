@@ -12,7 +12,6 @@ Files are verified by sha256 wherever they come from; the readers do that on the
 """
 from __future__ import annotations
 
-import gzip
 import hashlib
 import http.client
 import os

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from ..data.base import ImageData
+from ..training.tasks import vae_terms
 
 
 @torch.no_grad()
@@ -24,7 +25,7 @@ def evaluate_elbo(model: torch.nn.Module, data: ImageData, *, batch_size: int = 
         b = data.batch(idx)
         x, y = b["image"], b["label"]
         eps = torch.randn(len(idx), model.latent_dim, generator=gen)
-        terms = model.loss_terms(x, y if model.num_classes else None, eps)
+        terms = vae_terms(model(x, y if model.num_classes else None, eps), x, model.config)
         for k in totals:
             totals[k] += terms[k].item() * len(idx)
     model.train(was_training)

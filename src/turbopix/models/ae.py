@@ -1,4 +1,4 @@
-"""A convolutional autoencoder: encoder to a latent vector, decoder back; L2 reconstruction loss.
+"""A convolutional autoencoder: encoder to a latent vector, decoder back; trained on the L2 distance.
 
 A plain autoencoder has no prior to sample from, so this one keeps running statistics (mean and
 standard deviation per dimension) of the codes it sees in training and samples new images by
@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..core.config import opt
@@ -60,16 +59,16 @@ class AutoEncoder(ImageGenerator):
     def reconstruct(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.generate(self.encode(x))
 
-    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """Training forward (what DistributedDataParallel wraps): the loss terms."""
-        return self.loss_terms(x)
-
-    def loss_terms(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Training forward (what DistributedDataParallel wraps): the ``code`` and the
+        ``reconstruction`` the loss compares with ``x`` (``turbopix.training.tasks.AETask``)."""
         z = self.encode(x)
-        recon = F.mse_loss(self.generate(z), x)  # mean over pixels, images in [-1, 1]
-        if self.training:
-            with torch.no_grad():  # running Gaussian fit of the codes, for sampling
-                m = self.config.stats_momentum
-                self.code_mean.lerp_(z.mean(0), m)
-                self.code_std.lerp_(z.std(0) if len(z) > 1 else self.code_std, m)
-        return {"loss": recon, "mse": recon}
+        return {"code": z, "reconstruction": self.generate(z)}
+
+    @torch.no_grad()
+    def update_code_stats(self, codes: torch.Tensor) -> None:
+        """Move the running Gaussian fit of the codes (what ``sample_latent`` draws from) towards a
+        batch of training codes (B, latent_dim)."""
+        m = self.config.stats_momentum
+        self.code_mean.lerp_(codes.mean(0), m)
+        self.code_std.lerp_(codes.std(0) if len(codes) > 1 else self.code_std, m)

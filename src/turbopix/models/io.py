@@ -54,21 +54,63 @@ def load_model_file(path: str | Path, *, device: str | torch.device = "cpu", ema
 
     From a training checkpoint the EMA weights of the sampling network are used when present
     (``ema=False`` takes the raw weights). A pruned model's recorded channel plan rebuilds its shapes.
+
+    Nothing is allocated from the metadata alone: the model is first built on PyTorch's ``meta``
+    device (shapes, no memory) and its shapes are checked against the file's tensors, so a file
+    whose config asks for a huge model fails at once with a message instead of allocating it.
     """
     tensors, meta = read_checkpoint(path)
-    try:
-        model = create_model(meta["model"], **meta["config"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"{path}: cannot rebuild the model from its metadata ({e})") from None
-    plan = (meta.get("pruning") or {}).get("channels")
-    if plan:
-        apply_channel_plan(model, plan)
+    name, config, plan = _model_fields(path, meta)
     state = {k: v for k, v in tensors.items() if not k.startswith(("ema.", "optim."))}
     if ema:
         state.update({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
+    with torch.device("meta"):
+        shell = _build(path, name, config, plan)
+    _check_shapes(path, name, shell.state_dict(), state)
+    model = _build(path, name, config, plan)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as e:
-        raise CheckpointError(f"{path}: weights do not match model '{meta['model']}' ({e})") from None
+        raise CheckpointError(f"{path}: weights do not match model '{name}' ({e})") from None
     model.metadata = meta  # what it was trained on, the step, transforms applied
     return model.to(device).eval()
+
+
+def _model_fields(path: str | Path, meta: Any) -> tuple[str, dict[str, Any], dict[str, int] | None]:
+    """The model name, config and channel plan of checkpoint metadata, type-checked."""
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: metadata must be a JSON object, got {type(meta).__name__}")
+    name, config, pruning = meta.get("model"), meta.get("config"), meta.get("pruning")
+    if not isinstance(name, str):
+        raise CheckpointError(f"{path}: metadata 'model' must be a model name, got {name!r}")
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path}: metadata 'config' must be a JSON object, got {type(config).__name__}")
+    if pruning is None:
+        return name, config, None
+    plan = pruning.get("channels") if isinstance(pruning, dict) else None
+    if not isinstance(plan, dict) or not all(isinstance(k, str) and type(v) is int and v > 0 for k, v in plan.items()):
+        raise CheckpointError(f"{path}: metadata 'pruning' must be {{\"channels\": {{layer: count}}}}, got {pruning!r}")
+    return name, config, plan or None
+
+
+def _build(path: str | Path, name: str, config: dict[str, Any], plan: dict[str, int] | None) -> ImageModel:
+    try:
+        model = create_model(name, **config)
+        if plan:
+            apply_channel_plan(model, plan)
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: cannot rebuild the model from its metadata ({e})") from None
+    return model
+
+
+def _check_shapes(path: str | Path, name: str, expected: dict[str, torch.Tensor], state: dict[str, torch.Tensor]) -> None:
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    wrong = [f"{k} {tuple(state[k].shape)} (config says {tuple(v.shape)})" for k, v in expected.items()
+             if k in state and tuple(state[k].shape) != tuple(v.shape)]
+    problems = ([f"missing {', '.join(missing[:3])}"] if missing else []) + \
+               ([f"unexpected {', '.join(extra[:3])}"] if extra else []) + \
+               ([f"shape of {', '.join(wrong[:3])}"] if wrong else [])
+    if problems:
+        raise CheckpointError(f"{path}: its tensors do not match the model '{name}' its metadata describes: "
+                              + "; ".join(problems))

@@ -7,6 +7,12 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from ..core.errors import OptionMessage
+
+
+class ImageSizeError(OptionMessage, ValueError):
+    """An image size the convolutional models cannot be built for (the message names the option)."""
+
 
 def plan_levels(image_size: int) -> tuple[int, int]:
     """(start, k): the image is ``start * 2**k`` pixels wide with start 4 or 7 and k >= 1.
@@ -21,9 +27,9 @@ def plan_levels(image_size: int) -> tuple[int, int]:
             k += 1
         if size == start and k >= 1:
             return start, k
-    raise ValueError(
+    raise ImageSizeError(
         f"image_size {image_size} is not supported by convolutional models: use 4*2^k or 7*2^k "
-        "(e.g. 8, 16, 28, 32, 64, 128), or resize the data with --image-size"
+        "(e.g. 8, 16, 28, 32, 64, 128), or resize the data with {option:image_size}"
     )
 
 

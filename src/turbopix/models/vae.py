@@ -1,13 +1,14 @@
 """Variational autoencoders (Kingma & Welling 2014): a fully connected VAE and a convolutional one.
 
 The encoder outputs the mean and log-variance of q(z|x); training samples z = mu + sigma * eps
-(the reparameterization trick) and minimises the negative ELBO = reconstruction + beta * KL.
+(the reparameterization trick) and minimises the negative ELBO = reconstruction + beta * KL, which
+``turbopix.training.tasks.vae_terms`` computes from this model's forward outputs.
 
-Likelihood p(x|z), on pixel intensities t = (x + 1) / 2 in [0, 1]:
-- "bernoulli": the decoder gives logits; -log p = BCE-with-logits summed over pixels. On grey-level
-  (non-binarised) data this is the usual "continuous BCE" of VAE tutorials, not a normalised
-  density, so its ELBO is comparable only with numbers computed the same way.
-- "gaussian": mean sigmoid(logits), one learned scalar log-sigma; -log p is the full Gaussian NLL.
+Likelihood p(x|z), on pixel intensities t = (x + 1) / 2 in [0, 1] (``config.likelihood``):
+- "bernoulli": the decoder gives logits; -log p = BCE-with-logits summed over pixels
+  (``turbopix.losses.bernoulli_nll``: on grey-level data not a normalised density);
+- "gaussian": mean sigmoid(logits), one learned scalar log-sigma; -log p is the full Gaussian NLL
+  (``turbopix.losses.gaussian_nll``).
 ELBO values are in nats per image (summed over pixels, averaged over images).
 """
 from __future__ import annotations
@@ -17,7 +18,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..core.config import opt
@@ -51,26 +51,16 @@ class VAEBase(ImageGenerator):
         mu, _ = self.encode(x, labels)
         return self.generate(mu, labels)
 
-    def neg_log_likelihood(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """-log p(x|z) per image, (B,)."""
-        t = (x + 1) / 2
-        if self.config.likelihood == "bernoulli":
-            return F.binary_cross_entropy_with_logits(logits, t, reduction="none").flatten(1).sum(1)
-        var = torch.exp(2 * self.log_sigma)
-        sq = (torch.sigmoid(logits) - t).pow(2).flatten(1)
-        return (0.5 * sq / var + self.log_sigma + 0.5 * math.log(2 * math.pi)).sum(1)
-
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None, eps: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Training forward (what DistributedDataParallel wraps): the loss terms."""
-        return self.loss_terms(x, labels, eps)
+        """Training forward (what DistributedDataParallel wraps): everything the negative ELBO is
+        computed from (``turbopix.training.tasks.vae_terms``), so every trained parameter runs here.
 
-    def loss_terms(self, x: torch.Tensor, labels: torch.Tensor | None, eps: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Per-batch means of reconstruction NLL, KL(q(z|x) || N(0, I)), ELBO and the training loss."""
+        ``mu``, ``logvar``: q(z|x); ``logits``: the decoder's output for z = mu + sigma * eps (the
+        reparameterization trick); ``log_sigma``: the Gaussian likelihood's parameter.
+        """
         mu, logvar = self.encode(x, labels)
-        z = mu + torch.exp(0.5 * logvar) * eps  # reparameterization trick
-        recon = self.neg_log_likelihood(self.decoder(z, labels), x).mean()
-        kl = (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)).mean()
-        return {"loss": recon + self.config.beta * kl, "recon": recon, "kl": kl, "elbo": -(recon + kl)}
+        z = mu + torch.exp(0.5 * logvar) * eps
+        return {"mu": mu, "logvar": logvar, "logits": self.decoder(z, labels), "log_sigma": self.log_sigma}
 
 
 # ---------------------------------------------------------------- vae (fully connected)

@@ -1,5 +1,6 @@
 """Training: one loop (loop.py), a Task per family (tasks.py), EMA, deterministic schedules."""
-from .loop import TrainingError, TrainResult, latest_checkpoint, train
-from .tasks import TASKS
+from .errors import TrainingError, TrainingOptionError
+from .loop import TrainResult, latest_checkpoint, train
+from .tasks import TASKS, Grid, Task
 
-__all__ = ["TASKS", "TrainResult", "TrainingError", "latest_checkpoint", "train"]
+__all__ = ["TASKS", "Grid", "Task", "TrainResult", "TrainingError", "TrainingOptionError", "latest_checkpoint", "train"]

@@ -33,7 +33,7 @@ import torch.distributed as dist
 from torch import nn
 
 from ..core.config import add_config_args, config_from_dict, given_args, opt
-from ..core.errors import OptionMessage
+from .errors import TrainingOptionError
 
 T = TypeVar("T")
 
@@ -68,8 +68,8 @@ class Dist:
         """Images per rank for a global batch; a clear error when it does not split evenly."""
         if global_batch % self.world_size:
             lo, hi = global_batch - global_batch % self.world_size, global_batch + (-global_batch) % self.world_size
-            raise ValueError(
-                f"--batch-size {global_batch} is the global batch, split evenly over {self.world_size} processes; "
+            raise TrainingOptionError(
+                f"{{option:batch_size}} {global_batch} is the global batch, split evenly over {self.world_size} processes; "
                 f"it does not divide by {self.world_size}: use {lo or hi} or {hi}"
             )
         return global_batch // self.world_size
@@ -184,7 +184,7 @@ def explain(error: BaseException, ctx: Dist, step: int) -> str:
     return (
         f"rank {ctx.rank} of {ctx.world_size} lost contact with the other processes at step {step}: "
         f"another worker died, hung past the collective timeout, or the network failed ({first}). "
-        "Training stopped; continue from the last checkpoint with --resume (on any number of processes)."
+        "Training stopped; continue from the last checkpoint with {option:resume=True} (on any number of processes)."
     )
 
 
@@ -221,7 +221,7 @@ WORKER_OPTIONS = ("dist_timeout", "dist_backend")  # passed on to each worker (a
 LAUNCH_FLAGS = tuple(f.name for f in fields(LaunchConfig) if f.name not in WORKER_OPTIONS)
 
 
-class LaunchError(OptionMessage, ValueError):
+class LaunchError(TrainingOptionError):
     """The launcher options do not describe a job torchrun can run."""
 
 

@@ -3,10 +3,14 @@
 A run directory holds everything a run writes:
   run.json                 model, config, training options and data (written at the start)
   log.jsonl                one line per ``log_every`` steps: step, mean losses, images/s, time
-  samples/step_NNNNNN.png  grids from fixed latents every ``sample_every`` steps (EMA weights)
+  samples/step_NNNNNN.png  the Task's preview grid every ``sample_every`` steps (EMA weights)
   checkpoints/step_NNNNNN.safetensors   model + EMA + optimizers + step, every ``ckpt_every``
   model.safetensors        the final model (EMA weights) for ``turbopix.load`` / ``turbopix sample``
   loss_curve.png           the logged losses, drawn at the end
+
+The loop knows nothing of any family or dataset: the model's Task (``tasks.py``, chosen by
+``model.family``) checks the data, trains on each batch (a dict of tensors from any ``Dataset``),
+draws the preview grids and says what to try when the loss diverges.
 
 On several processes (see ``distributed.py``) only rank 0 reads or writes the run directory; the
 other ranks get what they need from it (whether to resume, the checkpoint) through rank 0.
@@ -28,18 +32,15 @@ from ..core.atomic import atomic_write_text
 from ..core.checkpoint import read_checkpoint
 from ..models.io import model_metadata, save
 from ..core.config import TrainConfig, config_to_dict
-from ..data.base import ImageData
-from ..sampling import grid_inputs, save_grid
+from ..data.base import Dataset
+from ..sampling import save_grid
 from . import distributed, sync_bn
 from .distributed import Dist
 from .ema import EMA
+from .errors import TrainingError
 from .schedule import BatchOrder, StepNoise, step_generator
 from .state import restore_training_state, save_training_checkpoint
 from .tasks import TASKS
-
-
-class TrainingError(RuntimeError):
-    """Training cannot go on (a diverged loss, a run directory in the way); the message says why."""
 
 
 @dataclass
@@ -61,21 +62,6 @@ def latest_checkpoint(out: Path) -> Path | None:
     return ckpts[-1] if ckpts else None
 
 
-def check_compatible(model: torch.nn.Module, data: ImageData) -> None:
-    want = tuple(model.image_shape)
-    have = (data.channels, data.image_size, data.image_size)
-    if want != have:
-        raise ValueError(
-            f"model '{model.name}' makes {want[0]}x{want[1]}x{want[2]} images but {data.name} has "
-            f"{have[0]}x{have[1]}x{have[2]}: set the model's image_size/channels or resize the data"
-        )
-    if model.num_classes:
-        if data.num_classes == 0:
-            raise ValueError(f"model '{model.name}' is conditional but {data.name} has no labels")
-        if data.num_classes > model.num_classes:
-            raise ValueError(f"{data.name} has {data.num_classes} classes but the model only {model.num_classes}")
-
-
 def _prepare_out(out: Path, resume: bool, restarted: bool = False) -> Path | None:
     """The checkpoint to resume from, after refusing to write over an earlier run.
 
@@ -87,10 +73,10 @@ def _prepare_out(out: Path, resume: bool, restarted: bool = False) -> Path | Non
     if resume:
         ckpt = latest_checkpoint(out)
         if ckpt is None:
-            raise TrainingError(f"--resume: no checkpoint in {out / 'checkpoints'}")
+            raise TrainingError(f"{{option:resume=True}}: no checkpoint in {out / 'checkpoints'}")
         return ckpt
     if (out / "run.json").exists():
-        raise TrainingError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
+        raise TrainingError(f"{out} already holds a run: pass {{option:resume=True}} to continue it, or choose another {{option:out}}")
     return None
 
 
@@ -106,7 +92,7 @@ def _trim_log(log_path: Path, step: int) -> None:
 
 
 def train(
-    model: torch.nn.Module, data: ImageData, cfg: TrainConfig, out: str | Path, *, resume: bool = False,
+    model: torch.nn.Module, data: Dataset, cfg: TrainConfig, out: str | Path, *, resume: bool = False,
     data_spec: str = "", dist: Dist | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``data`` into the run directory ``out`` (see the module docstring).
@@ -117,8 +103,9 @@ def train(
     out = Path(out)
     dist = dist or distributed.current()
     dist.check_batch(cfg.batch_size)
-    check_compatible(model, data)
-    # this rank's images (a DistributedSampler shard); validates the batch size before anything is written
+    task_type = TASKS.get(model.family)
+    task_type.check_data(model, data)
+    # this rank's examples (a DistributedSampler shard); validates the batch size before anything is written
     order = BatchOrder(len(data), cfg.batch_size, cfg.seed, dist.rank, dist.world_size)
     resume_from = dist.on_main(lambda: _prepare_out(out, resume, restarted=dist.restart > 0))
     if cfg.threads:
@@ -134,7 +121,7 @@ def train(
     if dist.enabled and cfg.sync_bn:
         model = sync_bn.convert(model)  # before the optimizers see the weights
     model.train()
-    task = TASKS.get(model.family)(model, cfg, wrap=dist.wrap)
+    task = task_type(model, cfg, wrap=dist.wrap)
     # the EMA is only sampled and checkpointed, both by rank 0, so the other ranks skip it
     ema = EMA(model, cfg.ema_decay) if cfg.ema_decay > 0 and dist.is_main else None
     step = 0
@@ -145,7 +132,6 @@ def train(
     if dist.is_main:
         _trim_log(log_path, step)
 
-    grid_z, grid_y, grid_nrow = grid_inputs(model, 64, cfg.seed + 1)
     sums: dict[str, float] = {}
     window_start, window_steps, t_start, start_step = time.perf_counter(), 0, time.perf_counter(), step
     last: dict[str, float] = {}
@@ -161,8 +147,8 @@ def train(
         was_training = sampler.training
         sampler.eval()
         with torch.no_grad():
-            z, y = grid_z.to(dist.device), None if grid_y is None else grid_y.to(dist.device)
-            save_grid(sampler.generate(z, y), out / "samples" / f"{name}.png", grid_nrow)
+            grid = task.preview(sampler, data)
+        save_grid(grid.images, out / "samples" / f"{name}.png", grid.nrow)
         sampler.train(was_training)
 
     bar = tqdm(total=cfg.steps, initial=step, disable=not (cfg.progress and dist.is_main), unit="step", dynamic_ncols=True)
@@ -188,8 +174,7 @@ def train(
                 kept = latest_checkpoint(out) if dist.is_main else None
                 raise TrainingError(
                     f"loss became non-finite at step {step}: {bad}. Training stopped; the last good "
-                    f"checkpoint is {kept if kept else 'none (no checkpoint was written yet)'}. "
-                    "Try a lower --lr, or --loss hinge / --spectral-norm true for GANs."
+                    f"checkpoint is {kept if kept else 'none (no checkpoint was written yet)'}. {task.divergence_hint}"
                 )
             if ema is not None:
                 ema.update(step)

@@ -1,25 +1,35 @@
-"""How each family trains: its optimizers, losses and optimizer steps (one Task per family).
+"""How each family trains: what data it needs, its optimizers, losses and steps, and what it shows.
 
-The loop in ``loop.py`` is the same for all; it hands a Task one batch at a time (on several
-processes: this rank's shard of the global batch), as a dict of tensors from which the Task reads
-the keys it needs (``image``, ``label``; see ``turbopix.data.base``). A Task's ``step`` returns detached scalar losses
-for logging.
+The loop in ``loop.py`` is the same for every family and every dataset; all it knows of a family
+is its Task (registered in ``TASKS`` under the model's ``family``):
 
-Every loss is a mean over the images of the batch (the VAE's: summed over pixels, averaged over
-images). DistributedDataParallel averages gradients over ranks, and the shards are equal in size, so
-on W processes each update equals the single-process update on the whole global batch.
+- ``check_data(model, data)``: refuse data the model cannot train on, before anything is written;
+- ``step(batch, noise)``: one optimisation step on a batch (on several processes: this rank's shard
+  of the global batch), a dict of tensors from which the Task reads the keys it needs (see
+  ``turbopix.data.base``); returns detached scalar losses for logging;
+- ``preview(model, data)``: the picture of progress saved during training (a ``Grid``);
+- ``divergence_hint``: what to try when the loss becomes non-finite, naming options as
+  ``{option:NAME}``.
+
+The losses themselves are the pure functions of ``turbopix.losses``; models are architecture only
+and hand the Task their forward outputs. Every loss is a mean over the images of the batch (the
+VAE's: summed over pixels, averaged over images). DistributedDataParallel averages gradients over
+ranks, and the shards are equal in size, so on W processes each update equals the single-process
+update on the whole global batch.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable, ClassVar, NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..core.config import TrainConfig
-from ..data.base import Batch
 from ..core.registry import Registry
+from ..data.base import Batch, Dataset
+from ..losses import ADVERSARIAL, bernoulli_nll, gaussian_kl, gaussian_nll, mse
+from ..sampling import grid_inputs
+from .errors import TrainingOptionError
 from .schedule import StepNoise
 
 TASKS: Registry[type["Task"]] = Registry("training task")
@@ -27,11 +37,12 @@ TASKS: Registry[type["Task"]] = Registry("training task")
 # family defaults: DCGAN's Adam(2e-4, beta1 0.5); Kingma & Welling style Adam(1e-3) for (V)AEs
 DEFAULT_LR = {"gan": 2e-4, "vae": 1e-3, "ae": 1e-3}
 DEFAULT_BETA1 = {"gan": 0.5, "vae": 0.9, "ae": 0.9}
+PREVIEW_IMAGES = 64  # images in a generator's progress grid
 
 
 def adam(params, family: str, cfg: TrainConfig) -> torch.optim.Adam:
-    lr = cfg.lr if cfg.lr is not None else DEFAULT_LR[family]
-    beta1 = cfg.beta1 if cfg.beta1 is not None else DEFAULT_BETA1[family]
+    lr = cfg.lr if cfg.lr is not None else DEFAULT_LR.get(family, 1e-3)
+    beta1 = cfg.beta1 if cfg.beta1 is not None else DEFAULT_BETA1.get(family, 0.9)
     return torch.optim.Adam(params, lr=lr, betas=(beta1, cfg.beta2))
 
 
@@ -42,32 +53,107 @@ def _identity(module: nn.Module) -> nn.Module:
     return module
 
 
+class Grid(NamedTuple):
+    """A progress picture: images (B, C, H, W) in [-1, 1], laid out ``nrow`` per row."""
+
+    images: torch.Tensor
+    nrow: int
+
+
 class Task:
-    family: str
+    """One family's training (see the module docstring). Subclasses set ``family`` and implement
+    ``step`` and ``preview``; ``batch_keys`` and ``check_data`` say what data they need."""
+
+    family: ClassVar[str]
+    divergence_hint: ClassVar[str] = "Try a lower {option:lr}."
 
     def __init__(self, model: nn.Module, cfg: TrainConfig, wrap: Wrap = _identity) -> None:
         self.model = model  # the plain model; the networks a Task runs are ``wrap``-ped (see each Task)
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
 
+    @classmethod
+    def batch_keys(cls, model: nn.Module) -> tuple[str, ...]:
+        """The keys every batch must hold for ``model``."""
+        return ()
+
+    @classmethod
+    def check_data(cls, model: nn.Module, data: Dataset) -> None:
+        """Raise ``TrainingOptionError`` when ``model`` cannot train on ``data``. A classmethod: the
+        loop checks before it builds the Task (and its optimizers), so a refusal changes nothing."""
+        have = data.batch(torch.arange(1)).keys()
+        missing = [k for k in cls.batch_keys(model) if k not in have]
+        if missing:
+            raise TrainingOptionError(
+                f"model '{getattr(model, 'name', '?')}' ({cls.family}) trains on batches with {', '.join(map(repr, missing))}, "
+                f"which {data.name} does not give (it gives {', '.join(map(repr, have))}): choose other {{option:data}}"
+            )
+
     def step(self, batch: Batch, noise: StepNoise) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
+    def preview(self, model: nn.Module, data: Dataset) -> Grid:
+        """What ``model`` (the training model or its EMA copy, in eval mode, under no_grad) makes of
+        fixed inputs: the same inputs every call, so successive grids show progress."""
+        raise NotImplementedError
+
+
+class GeneratorTask(Task):
+    """For latent-to-image models (``ImageGenerator``): image batches, labels when conditional,
+    previews decoded from fixed latents."""
+
+    def __init__(self, model: nn.Module, cfg: TrainConfig, wrap: Wrap = _identity) -> None:
+        super().__init__(model, cfg, wrap)
+        self.latent_dim = model.config.latent_dim
+        self.preview_seed = cfg.seed + 1
+
+    @classmethod
+    def batch_keys(cls, model: nn.Module) -> tuple[str, ...]:
+        return ("image", "label") if model.num_classes else ("image",)
+
+    @classmethod
+    def check_data(cls, model: nn.Module, data: Dataset) -> None:
+        super().check_data(model, data)
+        image = data.batch(torch.arange(1))["image"]
+        want, have = tuple(model.image_shape), tuple(image.shape[1:])
+        if want != have:
+            raise TrainingOptionError(
+                f"model '{model.name}' makes {'x'.join(map(str, want))} images but {data.name} has "
+                f"{'x'.join(map(str, have))}: set the model's {{option:image_size}}/{{option:channels}} or resize the data"
+            )
+        if model.num_classes:
+            classes = getattr(data, "num_classes", 0)
+            if classes == 0:
+                raise TrainingOptionError(f"model '{model.name}' is conditional but {data.name} has no labels")
+            if classes > model.num_classes:
+                raise TrainingOptionError(f"{data.name} has {classes} classes but the model only {model.num_classes}")
+
     def labels(self, batch: Batch) -> torch.Tensor | None:
         """The batch's class labels when the model is class-conditional, else None."""
-        return batch["label"] if getattr(self.model, "num_classes", 0) else None
+        return batch["label"] if self.model.num_classes else None
+
+    def preview(self, model: nn.Module, data: Dataset) -> Grid:
+        """Decoded fixed latents (one column per class when conditional). The latents are drawn from
+        ``model``'s prior with a fixed seed at each call: the same for a GAN or VAE, and for an AE
+        from its current fit of the codes."""
+        z, y, nrow = grid_inputs(model, PREVIEW_IMAGES, self.preview_seed)
+        device = next(model.parameters()).device
+        return Grid(model.generate(z.to(device), None if y is None else y.to(device)), nrow)
 
 
 @TASKS.register("gan")
-class GANTask(Task):
-    """Alternating updates: D on real and generated images, then G through D (Goodfellow 2014)."""
+class GANTask(GeneratorTask):
+    """Alternating updates: D on real and generated images, then G through D (Goodfellow 2014),
+    with the adversarial loss the model's config names (``turbopix.losses.adversarial``)."""
+
+    family = "gan"
+    divergence_hint = "Try a lower {option:lr}, or {option:loss='hinge'} / {option:spectral_norm=True}."
 
     def __init__(self, model: nn.Module, cfg: TrainConfig, wrap: Wrap = _identity) -> None:
         super().__init__(model, cfg, wrap)
         # both networks are wrapped (each DDP averages its own gradients); D_plain is D without the
         # wrapper, for the generator step below
         self.G, self.D, self.D_plain = wrap(model.generator), wrap(model.discriminator), model.discriminator
-        self.loss = model.config.loss
-        self.latent_dim = model.config.latent_dim
+        self.loss = ADVERSARIAL.get(model.config.loss)
         self.optimizers = {"g": adam(self.G.parameters(), "gan", cfg), "d": adam(self.D.parameters(), "gan", cfg)}
 
     def step(self, batch: Batch, noise: StepNoise) -> dict[str, torch.Tensor]:
@@ -79,10 +165,7 @@ class GANTask(Task):
         # discriminator: push real up, fake down
         self.D_plain.requires_grad_(True)
         d_real, d_fake = self.D(x, y), self.D(fake.detach(), y)
-        if self.loss == "hinge":
-            loss_d = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
-        else:  # non-saturating BCE on logits
-            loss_d = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+        loss_d = self.loss.discriminator(d_real, d_fake)
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
@@ -93,28 +176,28 @@ class GANTask(Task):
         # would fail). G's own wrapper averages G's gradients. SyncBatchNorm layers inside D still
         # share batch statistics, as every rank runs this forward.
         self.D_plain.requires_grad_(False)
-        d_gen = self.D_plain(fake, y)
-        loss_g = -d_gen.mean() if self.loss == "hinge" else F.softplus(-d_gen).mean()
+        loss_g = self.loss.generator(self.D_plain(fake, y))
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "d_real": d_real.detach().mean(), "d_fake": d_fake.detach().mean()}
 
 
-class _ReconstructionTask(Task):
-    """One optimizer over the whole model, minimising ``model.loss_terms(...)['loss']``."""
+class _ReconstructionTask(GeneratorTask):
+    """One optimizer over the whole model, minimising ``terms(batch, noise)['loss']``."""
 
     def __init__(self, model: nn.Module, cfg: TrainConfig, wrap: Wrap = _identity) -> None:
         super().__init__(model, cfg, wrap)
         self.optimizers = {"model": adam(model.parameters(), self.family, cfg)}
-        self.latent_dim = model.config.latent_dim
-        self.net = wrap(model)  # the model's forward returns its loss terms, so DDP's hooks see it
+        # the model's forward runs every trained parameter and returns what the loss needs, so
+        # DDP's gradient hooks see all of them
+        self.net = wrap(model)
 
-    def terms(self, x, y, noise) -> dict[str, torch.Tensor]:
+    def terms(self, batch: Batch, noise: StepNoise) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
     def step(self, batch: Batch, noise: StepNoise) -> dict[str, torch.Tensor]:
-        terms = self.terms(batch["image"], self.labels(batch), noise)
+        terms = self.terms(batch, noise)
         opt = self.optimizers["model"]
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
@@ -122,17 +205,41 @@ class _ReconstructionTask(Task):
         return {k: v.detach() for k, v in terms.items()}
 
 
+def vae_terms(out: dict[str, torch.Tensor], x: torch.Tensor, config: Any) -> dict[str, torch.Tensor]:
+    """The VAE objective from its forward outputs (``VAEBase.forward``) on images ``x`` in [-1, 1]:
+    per-batch means of the reconstruction NLL (nats per image, ``config.likelihood`` on intensities
+    (x + 1) / 2), KL(q(z|x) || N(0, I)), the ELBO, and the training loss recon + beta * KL.
+    Also what the test-set ELBO (``turbopix.evaluation.elbo``) reports."""
+    t = (x + 1) / 2
+    if config.likelihood == "bernoulli":
+        nll = bernoulli_nll(out["logits"], t)
+    else:
+        nll = gaussian_nll(torch.sigmoid(out["logits"]), t, out["log_sigma"])
+    recon, kl = nll.mean(), gaussian_kl(out["mu"], out["logvar"]).mean()
+    return {"loss": recon + config.beta * kl, "recon": recon, "kl": kl, "elbo": -(recon + kl)}
+
+
 @TASKS.register("vae")
 class VAETask(_ReconstructionTask):
+    """The negative ELBO (``vae_terms``) with one reparameterised sample of z per image."""
+
     family = "vae"
 
-    def terms(self, x, y, noise):
-        return self.net(x, y, noise.randn(self.latent_dim).to(x.device))
+    def terms(self, batch: Batch, noise: StepNoise) -> dict[str, torch.Tensor]:
+        x = batch["image"]
+        return vae_terms(self.net(x, self.labels(batch), noise.randn(self.latent_dim).to(x.device)), x, self.model.config)
 
 
 @TASKS.register("ae")
 class AETask(_ReconstructionTask):
+    """Mean squared error of the reconstruction (images in [-1, 1]); each step also moves the
+    model's running fit of its codes, which sampling draws from."""
+
     family = "ae"
 
-    def terms(self, x, y, noise):
-        return self.net(x)
+    def terms(self, batch: Batch, noise: StepNoise) -> dict[str, torch.Tensor]:
+        x = batch["image"]
+        out = self.net(x)
+        self.model.update_code_stats(out["code"])
+        recon = mse(out["reconstruction"], x)
+        return {"loss": recon, "mse": recon}

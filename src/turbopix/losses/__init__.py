@@ -1,0 +1,19 @@
+"""Reusable loss functions: pure tensor in, tensor out, no model or optimizer in sight.
+
+Training Tasks (``turbopix.training.tasks``) build their objectives from these, so a new family
+(restoration, pix2pix, CycleGAN, ...) reuses the same, tested formulas:
+
+- ``adversarial``: discriminator and generator losses by name ("bce", "hinge");
+- ``reconstruction``: L1, MSE, Charbonnier, and the VAE pixel likelihoods (Bernoulli, Gaussian);
+- ``kl``: KL divergence of a diagonal Gaussian to the standard normal.
+
+Each docstring states the exact formula and reduction.
+"""
+from __future__ import annotations
+
+from .adversarial import ADVERSARIAL, AdversarialLoss, discriminator_loss, generator_loss
+from .kl import gaussian_kl
+from .reconstruction import bernoulli_nll, charbonnier, gaussian_nll, l1, mse
+
+__all__ = ["ADVERSARIAL", "AdversarialLoss", "bernoulli_nll", "charbonnier", "discriminator_loss",
+           "gaussian_kl", "gaussian_nll", "generator_loss", "l1", "mse"]
