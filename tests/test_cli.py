@@ -98,3 +98,57 @@ def test_info_prints_metadata(runs, capsys):
     assert main(["info", str(runs / "gan" / "model.safetensors")]) == 0
     meta = json.loads(capsys.readouterr().out)
     assert meta["model"] == "dcgan" and meta["step"] == 6 and meta["data"] == "digits"
+
+
+def test_boolean_flags_take_a_switch_a_negation_or_a_value(runs):
+    assert main(["train", "--resume", "--out", str(runs / "vae"), "--steps", "10", "--no-progress"]) == 0
+    rows = [json.loads(line) for line in (runs / "vae" / "log.jsonl").read_text().splitlines()]
+    assert rows[-1]["step"] == 10
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--model", "vae", "--data", "digits", "--steps", "0"], "--steps must be >= 1; got 0"),
+        (["train", "--model", "vae", "--data", "digits", "--ema-decay", "1"], "--ema-decay must be >= 0 and < 1"),
+        (["train", "--model", "vae", "--data", "digits", "--nproc", "0"], "--nproc must be >= 1; got 0"),
+        (["train", "--model", "vae", "--data", "digits", "--nproc", "2", "--nnodes", "2", "--node-rank", "2"],
+         "--node-rank must be in 0..1 (--nnodes 2)"),
+        (["train", "--model", "vae", "--data", "digits", "--master-addr", "10.0.0.1"], "launcher option(s) --master-addr have no effect"),
+        (["train", "--resume", "--out", "/nonexistent/run"], "--resume: /nonexistent/run/run.json not found"),
+        (["sample", "x.safetensors", "-n", "0"], "--n must be >= 1"),
+    ],
+)
+def test_library_errors_are_printed_as_flags_without_a_traceback(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("turbopix: error: ") and message in err and "Traceback" not in err
+
+
+def test_conditional_training_needs_labelled_data(tmp_path, capsys):
+    from PIL import Image
+
+    for i in range(4):  # a folder without class subfolders: unlabelled images
+        Image.new("L", (8, 8), i * 60).save(tmp_path / f"{i}.png")
+    argv = ["train", "--model", "vae", "--data", f"folder:{tmp_path}", "--conditional", "--out", str(tmp_path / "run")]
+    assert main([*argv, *TINY]) == 2
+    assert "--conditional needs labelled data" in capsys.readouterr().err
+
+
+def test_debug_shows_the_traceback():
+    from turbopix.core.config import OptionValueError
+
+    bad = ["--model", "vae", "--data", "digits", "--steps", "0"]
+    for argv in (["--debug", "train", *bad], ["train", *bad, "--debug"]):  # before or after the command
+        with pytest.raises(OptionValueError, match="steps must be >= 1"):
+            main(argv)
+
+
+def test_interpolation_and_reconstruction_grids_have_their_layout(runs, tmp_path):
+    vae = str(runs / "vae" / "model.safetensors")
+    assert main(["interpolate", vae, "--rows", "3", "--steps", "5", "--out", str(tmp_path / "i.png")]) == 0
+    assert Image.open(tmp_path / "i.png").size == (5 * 10 + 2, 3 * 10 + 2)  # 8x8 images, 2-pixel gaps
+    assert main(["reconstruct", vae, "--data", "digits", "-n", "16", "--out", str(tmp_path / "r.png")]) == 0
+    assert Image.open(tmp_path / "r.png").size == (8 * 10 + 2, 4 * 10 + 2)  # two pairs of rows of 8
+    assert main(["reconstruct", vae, "--data", "digits", "-n", "5", "--out", str(tmp_path / "s.png")]) == 0
+    assert Image.open(tmp_path / "s.png").size == (5 * 10 + 2, 2 * 10 + 2)

@@ -2,11 +2,12 @@
 import json
 
 import pytest
+from PIL import Image
 
 from turbopix.cli.main import main
 
 
-def test_quick_demo_on_digits(tmp_path):
+def test_quick_demo_on_digits(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--data", "digits", "--quick"]) == 0
     summary = json.loads((out / "summary.json").read_text())
@@ -20,8 +21,11 @@ def test_quick_demo_on_digits(tmp_path):
     assert "dcgan/samples/final.png" in html and "test ELBO" in html
     assert "Sample quality" not in html  # no shipped extractor for 8x8 digits
     assert (out / "samples_overview.png").exists()
+    assert Image.open(out / "vae" / "reconstructions.png").size == (8 * 10 + 2, 8 * 10 + 2)  # 4 pairs of rows of 8
     # a second run refuses to replace the first without --overwrite
+    capsys.readouterr()
     assert main(["demo", "--out", str(out), "--data", "digits", "--quick"]) == 2
+    assert "already holds a demo; pass --overwrite to replace it, or another --out" in capsys.readouterr().err
     assert main(["demo", "--out", str(out), "--data", "digits", "--quick", "--overwrite"]) == 0
 
 

@@ -10,7 +10,7 @@ import torch
 from .core.config import TrainConfig, config_from_dict, config_to_dict
 from .data import ImageData, load_dataset
 from .models import ImageGenerator, create_model
-from .training import TrainResult, TrainingError
+from .training import TrainingError, TrainingOptionError, TrainResult
 from .training import distributed
 from .training import train as _train_loop
 
@@ -59,7 +59,8 @@ def _train(
         model_options = {**run["config"], **model_options}
         train_options = {**run["train"], **train_options}
     if model is None or data is None:
-        raise ValueError("model and data are required (unless resuming a run)")
+        raise TrainingOptionError("{option:model} and {option:data} are required "
+                                  "(unless {option:resume=True} continues the run in {option:out})")
     cfg = config_from_dict(TrainConfig, train_options, what="training")
 
     spec = data if isinstance(data, str) else data.name
@@ -72,7 +73,7 @@ def _train(
         model_options.setdefault("channels", data.channels)
         if conditional:
             if not data.num_classes:
-                raise ValueError(f"--conditional needs labelled data; {data.name} has no classes")
+                raise TrainingOptionError(f"{{option:conditional=True}} needs labelled data; {data.name} has no classes")
             model_options["num_classes"] = data.num_classes
         torch.manual_seed(cfg.seed)  # weight initialisation is part of what the seed fixes
         model = create_model(model, **model_options)
@@ -82,7 +83,7 @@ def _train(
 def _read_run(out: Path) -> dict[str, Any]:
     path = out / "run.json"
     if not path.exists():
-        raise TrainingError(f"--resume: {path} not found; is {out} a turbopix run directory?")
+        raise TrainingError(f"{{option:resume=True}}: {path} not found; is {out} a turbopix run directory?")
     return json.loads(path.read_text())
 
 

@@ -21,7 +21,8 @@ from .api import train
 from .core.atomic import atomic_write_text
 from .data import DataError, ImageData, load_dataset
 from .evaluation.elbo import evaluate_elbo
-from .sampling import save_grid
+from .core.errors import OptionMessage
+from .sampling import reconstruction_grid, save_grid
 
 
 @dataclass
@@ -42,6 +43,11 @@ RECIPES = [
 QUICK_STEPS = 20
 EVAL_N = 5000  # generated and reference images per metric evaluation (mnist:test has 10k)
 EVAL_METRICS = ("fid", "kid", "prdc", "c2st")
+RECONSTRUCTIONS = 32  # first test images shown with their reconstructions: four rows of pairs
+
+
+class DemoExistsError(OptionMessage, FileExistsError):
+    """The output folder holds an earlier demo and overwriting was not asked for."""
 
 
 def _load_data(name: str, data_root: str | Path | None) -> tuple[ImageData, ImageData, str]:
@@ -58,7 +64,8 @@ def run_demo(out: Path, *, data: str = "mnist", data_root: str | Path | None = N
     out = Path(out)
     if (out / "report.html").exists() or any((out / r.model).exists() for r in RECIPES):
         if not overwrite:
-            raise FileExistsError(f"{out} already holds a demo; pass --overwrite to replace it, or --out elsewhere")
+            raise DemoExistsError(f"{out} already holds a demo; pass {{option:overwrite=True}} to replace it, "
+                                  "or another {option:out}")
         for r in RECIPES:
             shutil.rmtree(out / r.model, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -81,12 +88,9 @@ def run_demo(out: Path, *, data: str = "mnist", data_root: str | Path | None = N
         model = load(result.model_path)
         if model.family == "vae":
             row["test_elbo"] = evaluate_elbo(model, test_data)
-            b = test_data.batch(torch.arange(32))
-            x, y = b["image"], b["label"]
-            recon = model.reconstruct(x, None)
-            c, s = x.shape[1], x.shape[-1]
-            save_grid(torch.stack([x.view(4, 8, c, s, s), recon.view(4, 8, c, s, s)], 1).flatten(0, 2),
-                      out / recipe.model / "reconstructions.png", 8)
+            b = test_data.batch(torch.arange(RECONSTRUCTIONS))
+            images, nrow = reconstruction_grid(model, b["image"], b["label"])
+            save_grid(images, out / recipe.model / "reconstructions.png", nrow)
         if data_name in ("mnist", "fashion-mnist"):  # a shipped feature extractor exists for these
             row["metrics"] = _metrics(model, data_name, data_root, quick)
         rows.append(row)

@@ -1,4 +1,9 @@
-"""Turning model outputs into pictures: sample grids and image files."""
+"""Turning model outputs into pictures: sample grids, interpolations, reconstructions, image files.
+
+The grid builders return ``(images, nrow)``: a batch in [-1, 1] in reading order and the number of
+images per row, ready for :func:`save_grid`. The CLI's ``interpolate`` and ``reconstruct`` commands
+and the demo report draw their pictures with them.
+"""
 from __future__ import annotations
 
 import math
@@ -9,6 +14,9 @@ import torch
 from PIL import Image
 
 from .core.atomic import atomic_write
+from .core.config import check_range
+
+PAIR_ROW = 8  # images per row of a reconstruction grid: originals, with their reconstructions below
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -49,3 +57,53 @@ def grid_inputs(model: torch.nn.Module, n: int, seed: int) -> tuple[torch.Tensor
         z = model.sample_latent(rows * k, torch.Generator().manual_seed(seed))
         return z, labels, k
     return model.sample_latent(n, torch.Generator().manual_seed(seed)), None, int(math.ceil(math.sqrt(n)))
+
+
+@torch.no_grad()
+def interpolation_grid(model: torch.nn.Module, *, rows: int, steps: int, seed: int,
+                       labels: torch.Tensor | None = None) -> tuple[torch.Tensor, int]:
+    """``rows`` straight lines between pairs of random latents, decoded at ``steps`` evenly spaced
+    points each (both ends included): ``rows * steps`` images, one line per grid row.
+
+    A conditional model takes ``labels``, one per image (rows * steps); without them each row gets
+    one random class. Unconditional models ignore ``labels``. Everything random comes from ``seed``.
+    """
+    check_range("rows", rows, {"min": 1})
+    check_range("steps", steps, {"min": 1})
+    gen = torch.Generator().manual_seed(seed)
+    ends = model.sample_latent(2 * rows, gen).view(rows, 2, -1)
+    t = torch.linspace(0, 1, steps)[None, :, None]
+    z = (ends[:, :1] * (1 - t) + ends[:, 1:] * t).flatten(0, 1)  # rows x steps latents
+    if not model.num_classes:
+        labels = None
+    elif labels is None:
+        labels = torch.randint(model.num_classes, (rows,), generator=gen).repeat_interleave(steps)
+    else:
+        labels = model.check_labels(labels, rows * steps)
+    return model.generate(z, labels), steps
+
+
+def check_reconstructs(model: torch.nn.Module) -> None:
+    """Raise ValueError unless ``model`` has an encoder to reconstruct images with."""
+    if not hasattr(model, "reconstruct"):
+        raise ValueError(f"model '{model.name}' ({model.family}) has no encoder; "
+                         "reconstruction works for vae, conv-vae and ae")
+
+
+@torch.no_grad()
+def reconstruction_grid(model: torch.nn.Module, images: torch.Tensor,
+                        labels: torch.Tensor | None = None) -> tuple[torch.Tensor, int]:
+    """Images and their reconstructions by an encoder-decoder model (vae, conv-vae, ae).
+
+    With a multiple of 8 images, rows of 8 originals alternate with their reconstructions right
+    below; otherwise one row of originals above one row of reconstructions. ``labels`` are used
+    by conditional models only.
+    """
+    check_reconstructs(model)
+    recon = model.reconstruct(images, labels if model.num_classes else None)
+    n = len(images)
+    if n % PAIR_ROW:
+        return torch.cat([images, recon]), n
+    c, h, w = images.shape[1:]
+    pairs = torch.stack([images.view(-1, PAIR_ROW, c, h, w), recon.view(-1, PAIR_ROW, c, h, w)], 1)
+    return pairs.flatten(0, 2), PAIR_ROW

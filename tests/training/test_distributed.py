@@ -22,6 +22,7 @@ from torch import nn
 
 import turbopix
 from turbopix.core.checkpoint import read_checkpoint
+from turbopix.core.errors import render
 from turbopix.cli.main import main
 from turbopix.data import load_dataset
 from turbopix.training.distributed import Dist, free_port, split_launcher_args, torchrun_command
@@ -264,8 +265,9 @@ def test_launcher_flags_are_split_off_and_passed_to_torchrun():
     launch, rest = split_launcher_args(["--nproc", "2", "--master-port", "29411"])
     assert "--rdzv-backend c10d --rdzv-endpoint 127.0.0.1:29411" in " ".join(torchrun_command(launch, rest))
     launch, rest = split_launcher_args(["--nproc", "1", "--nnodes", "2", "--max-restarts", "1"])
-    with pytest.raises(ValueError, match="needs --rdzv-endpoint"):
+    with pytest.raises(ValueError, match="needs rdzv_endpoint") as info:
         torchrun_command(launch, rest)
+    assert "needs --rdzv-endpoint" in render(info.value, "cli")  # the library names options, the CLI flags
 
 
 def test_launcher_flags_need_nproc(capsys):

@@ -78,7 +78,6 @@ def add_commands(sub: Any) -> None:
     g = p.add_argument_group("bench options")
     _add_batches(g)
     add_config_args(g, BenchConfig, skip=("batches",))
-    g.add_argument("--no-memory", dest="memory", action="store_const", const=False, help="same as --memory false")
     g.add_argument("--default-malloc", dest="steady_malloc", action="store_const", const=False, help="same as --steady-malloc false")
     p.set_defaults(func=cmd_bench)
 

@@ -1,22 +1,45 @@
 """Config dataclasses and the helpers that read them.
 
-Every option is declared once, as a dataclass field with a help string. The CLI builds its flags
-from these fields, training reads them, and checkpoints store them as JSON, so a default or a help
-text never exists in two places.
+Every option is declared once, as a dataclass field with a help string and, for numbers, the range
+it may take. The CLI builds its flags from these fields, :func:`config_from_dict` checks values
+against them, training reads them, and checkpoints store them as JSON, so a default, a help text or
+a bound never exists in two places.
+
+    steps: int = opt(2000, "optimizer steps", min=1)
+    ema_decay: float = opt(0.999, "EMA decay; 0 turns EMA off", min=0, below=1)
+
+Errors name the option as ``{option:NAME}`` (see ``core.errors``): ``steps must be >= 1`` from
+Python, ``--steps must be >= 1`` on the command line.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import operator
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional, TypeVar
 
+from .errors import OptionMessage, flag, render_text
+
 C = TypeVar("C")
+
+# The bounds a numeric option may declare: inclusive (min, max) and strict (above, below).
+BOUNDS = {"min": (">=", operator.ge), "above": (">", operator.gt), "max": ("<=", operator.le), "below": ("<", operator.lt)}
+
+
+class OptionValueError(OptionMessage, ValueError):
+    """An option's value is out of its declared range or not one of its choices."""
+
+
+class OptionTypeError(OptionMessage, TypeError):
+    """An option that does not exist, or a value of the wrong type."""
 
 
 def opt(default: Any, help: str, **kw: Any) -> Any:
-    """A dataclass field with its help text (shown by ``--help`` and in docs)."""
+    """A dataclass field with its help text (shown by ``--help`` and in docs) and, for numbers, its
+    bounds: ``min``/``max`` (inclusive), ``above``/``below`` (strict). A None default is 'not
+    given' and is not checked; a tuple's bounds apply to each element."""
     if isinstance(default, (list, dict, set)):
         return field(default_factory=lambda: type(default)(default), metadata={"help": help, **kw})
     return field(default=default, metadata={"help": help, **kw})
@@ -31,37 +54,60 @@ def _jsonable(v: Any) -> Any:
 
 
 def config_from_dict(cls: type[C], values: dict[str, Any], *, what: str = "") -> C:
-    """Build ``cls`` from a dict, rejecting unknown keys with a message listing the valid ones."""
-    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-    unknown = sorted(set(values) - set(names))
+    """Build ``cls`` from a dict: unknown keys, wrong types, bad choices and out-of-range numbers
+    are errors that name the option (and list the valid ones)."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(values) - set(fields))
     if unknown:
         label = what or cls.__name__
-        raise TypeError(f"unknown option(s) for {label}: {', '.join(unknown)}. Valid options: {', '.join(names)}")
+        raise OptionTypeError(f"unknown option(s) for {label}: {', '.join(unknown)}. "
+                              f"Valid options: {', '.join(fields)}")
     hints = typing.get_type_hints(cls)
     fixed = {k: _coerce(v, hints[k], k) for k, v in values.items()}
+    for k, v in fixed.items():
+        check_range(k, v, fields[k].metadata)
     return cls(**fixed)
+
+
+def _unwrap_optional(hint: Any) -> Any:
+    """``Optional[X]`` -> ``X``; anything else unchanged."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is typing.Union and type(None) in args:
+        return next(a for a in args if a is not type(None))
+    return hint
 
 
 def _coerce(value: Any, hint: Any, name: str) -> Any:
     """Bring JSON values back to the declared type (lists to tuples) and check Literal choices."""
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin is typing.Union and type(None) in args:
-        if value is None:
-            return None
-        hint = next(a for a in args if a is not type(None))
-        origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if value is None and _unwrap_optional(hint) is not hint:
+        return None
+    hint = _unwrap_optional(hint)
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is Literal:
         if value not in args:
-            raise ValueError(f"{name} must be one of {', '.join(map(str, args))}; got {value!r}")
+            raise OptionValueError(f"{{option:{name}}} must be one of {', '.join(map(str, args))}; got {value!r}")
         return value
     if origin is tuple:
         return tuple(args[0](v) for v in value)
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if hint in (int, float, str, bool) and not isinstance(value, hint):
-        raise TypeError(f"{name} must be {hint.__name__}; got {value!r}")
+        raise OptionTypeError(f"{{option:{name}}} must be {hint.__name__}; got {value!r}")
     return value
+
+
+def describe_range(meta: typing.Mapping[str, Any]) -> str:
+    """The declared bounds in words: ``>= 0 and < 1`` ('' when there are none)."""
+    return " and ".join(f"{op} {meta[key]:g}" for key, (op, _) in BOUNDS.items() if key in meta)
+
+
+def check_range(name: str, value: Any, meta: typing.Mapping[str, Any]) -> None:
+    """Raise :class:`OptionValueError` if ``value`` (or an element of a tuple) is out of bounds."""
+    for v in value if isinstance(value, tuple) else (value,):
+        if v is None or isinstance(v, bool) or not isinstance(v, (int, float)):
+            continue
+        if not all(holds(v, meta[key]) for key, (_, holds) in BOUNDS.items() if key in meta):
+            raise OptionValueError(f"{{option:{name}}} must be {describe_range(meta)}; got {v!r}")
 
 
 # ---------------------------------------------------------------- argparse from dataclasses
@@ -71,20 +117,23 @@ def _parse_bool(s: str) -> bool:
         return True
     if low in ("0", "false", "no", "off"):
         return False
-    raise argparse.ArgumentTypeError(f"expected true/false, got {s!r}")
+    raise argparse.ArgumentTypeError(f"expected nothing or true/false, got {s!r} (a bare switch takes the next "
+                                     "word as its value when it is not a flag: put other arguments first)")
 
 
 def add_config_args(parser: argparse.ArgumentParser | Any, cls: type, *, skip: tuple[str, ...] = ()) -> None:
-    """Add one ``--flag`` per dataclass field; defaults are left as None so 'not given' is visible."""
+    """Add one ``--flag`` per dataclass field; defaults are left as None so 'not given' is visible.
+
+    A boolean field ``x`` accepts ``--x``, ``--no-x`` and ``--x true/false``. Bounds are checked by
+    :func:`config_from_dict` (one check for Python and CLI callers) and shown in the help; help texts
+    may name other options as ``{option:NAME}``.
+    """
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         if f.name in skip:
             continue
-        hint = hints[f.name]
+        hint = _unwrap_optional(hints[f.name])
         origin, args = typing.get_origin(hint), typing.get_args(hint)
-        if origin is typing.Union and type(None) in args:
-            hint = next(a for a in args if a is not type(None))
-            origin, args = typing.get_origin(hint), typing.get_args(hint)
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         kw: dict[str, Any] = {"default": None, "dest": f.name}
         if origin is Literal:
@@ -92,13 +141,25 @@ def add_config_args(parser: argparse.ArgumentParser | Any, cls: type, *, skip: t
         elif origin is tuple:
             kw.update(nargs="+", type=args[0], metavar=args[0].__name__.upper())
         elif hint is bool:
-            kw.update(type=_parse_bool, metavar="BOOL")
+            kw.update(nargs="?", const=True, type=_parse_bool, metavar="BOOL")
         else:
             kw["type"] = hint
-        help_text = f.metadata.get("help", "")
-        shown = " ".join(map(str, default)) if isinstance(default, tuple) else default
-        kw["help"] = f"{help_text} (default: {shown})"
-        parser.add_argument("--" + f.name.replace("_", "-"), **kw)
+        kw["help"] = _help(f, default, hint is bool)
+        parser.add_argument(flag(f.name), **kw)
+        if hint is bool:
+            parser.add_argument(flag("no_" + f.name), dest=f.name, action="store_const", const=False, help=argparse.SUPPRESS)
+
+
+def _help(f: dataclasses.Field, default: Any, switch: bool) -> str:
+    notes = []
+    if default is not None:
+        notes.append("default: " + (" ".join(map(str, default)) if isinstance(default, tuple) else str(default)))
+    if describe_range(f.metadata):
+        notes.append(describe_range(f.metadata))
+    text = render_text(f.metadata.get("help", ""), "cli")  # help texts may name options too
+    if switch:
+        text += f"; {flag('no_' + f.name)} for false"
+    return f"{text} ({', '.join(notes)})" if notes else text
 
 
 def given_args(ns: argparse.Namespace, cls: type) -> dict[str, Any]:
@@ -114,18 +175,19 @@ def given_args(ns: argparse.Namespace, cls: type) -> dict[str, Any]:
 # ---------------------------------------------------------------- training options
 @dataclass
 class TrainConfig:
-    steps: int = opt(2000, "optimizer steps to train for (a GAN step updates D then G)")
-    batch_size: int = opt(64, "images per step (the global batch, split across processes)")
-    lr: Optional[float] = opt(None, "learning rate; default per family (GAN 2e-4, VAE/AE 1e-3)")
-    beta1: Optional[float] = opt(None, "Adam beta1; default per family (GAN 0.5 as in DCGAN, else 0.9)")
-    beta2: float = opt(0.999, "Adam beta2")
-    ema_decay: float = opt(0.999, "decay of the EMA of generator weights used for sampling; 0 turns EMA off")
+    steps: int = opt(2000, "optimizer steps to train for (a GAN step updates D then G)", min=1)
+    batch_size: int = opt(64, "images per step (the global batch, split across processes)", min=1)
+    lr: Optional[float] = opt(None, "learning rate; default per family (GAN 2e-4, VAE/AE 1e-3)", above=0)
+    beta1: Optional[float] = opt(None, "Adam beta1; default per family (GAN 0.5 as in DCGAN, else 0.9)", min=0, below=1)
+    beta2: float = opt(0.999, "Adam beta2", min=0, below=1)
+    ema_decay: float = opt(0.999, "decay of the EMA of generator weights used for sampling; 0 turns EMA off",
+                           min=0, below=1)
     seed: int = opt(0, "seed for weights, data order and latent noise (a run is reproducible from it)")
-    log_every: int = opt(50, "steps between log lines (log.jsonl) and progress-bar updates")
-    sample_every: int = opt(500, "steps between sample grids written to samples/; 0 turns them off")
-    ckpt_every: int = opt(500, "steps between checkpoints written to checkpoints/; 0 keeps only the final one")
-    keep_ckpts: int = opt(3, "how many recent checkpoints to keep (older ones are deleted)")
-    threads: Optional[int] = opt(None, "torch CPU threads (default: torch's choice); fix it for bit-exact resume")
+    log_every: int = opt(50, "steps between log lines (log.jsonl) and progress-bar updates", min=1)
+    sample_every: int = opt(500, "steps between sample grids written to samples/; 0 turns them off", min=0)
+    ckpt_every: int = opt(500, "steps between checkpoints written to checkpoints/; 0 keeps only the final one", min=0)
+    keep_ckpts: int = opt(3, "how many recent checkpoints to keep (older ones are deleted)", min=1)
+    threads: Optional[int] = opt(None, "torch CPU threads (default: torch's choice); fix it for bit-exact resume", min=1)
     progress: bool = opt(True, "show a progress bar")
     sync_bn: bool = opt(False, "on several processes, batch norm uses the statistics of the global batch "
                         "(SyncBatchNorm), as one process would; accepted and a no-op on one process")

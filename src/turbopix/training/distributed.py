@@ -24,14 +24,15 @@ import socket
 import subprocess
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
-from typing import Any, Callable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Iterator, Literal, Optional, Sequence, TypeVar
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
+from ..core.config import add_config_args, config_from_dict, given_args, opt
 from .errors import TrainingOptionError
 
 T = TypeVar("T")
@@ -188,31 +189,48 @@ def explain(error: BaseException, ctx: Dist, step: int) -> str:
 
 
 # ---------------------------------------------------------------- launcher: turbopix train --nproc N
-LAUNCH_FLAGS = ("nproc", "nnodes", "node_rank", "master_addr", "master_port", "rdzv_endpoint", "rdzv_id", "max_restarts")
+@dataclass(frozen=True)
+class LaunchConfig:
+    """How ``turbopix train`` runs on several processes; the CLI's launcher flags are built from it.
+
+    The launcher options start torchrun and are not handed to the workers; the ``WORKER_OPTIONS``
+    (collective timeout and backend) are read by every worker, which joins the job with them.
+    """
+
+    nproc: Optional[int] = opt(None, "launch this many training processes on this machine (via torchrun); "
+                               "{option:batch_size} stays the global batch, split evenly over all processes", min=1)
+    nnodes: int = opt(1, "number of machines in the job (one launch per machine)", min=1)
+    node_rank: int = opt(0, "this machine's index, from 0 to {option:nnodes} - 1 (static rendezvous)", min=0)
+    master_addr: str = opt("127.0.0.1", "address of the node-rank-0 machine (static rendezvous)")
+    master_port: Optional[int] = opt(None, "free TCP port on the master (default: 29500 for several machines, "
+                                     "a free port on one machine)", min=1, max=65535)
+    rdzv_endpoint: Optional[str] = opt(None, "HOST:PORT of a c10d rendezvous instead of {option:master_addr}/"
+                                       "{option:node_rank}: node ranks are assigned by the rendezvous (so "
+                                       "{option:out} must be shared storage) and {option:max_restarts} works "
+                                       "across machines")
+    rdzv_id: str = opt("turbopix", "job id shared by all machines of an {option:rdzv_endpoint} job")
+    max_restarts: int = opt(0, "restart all workers up to this many times after a failure; restarted workers "
+                            "resume from the run's last checkpoint", min=0)
+    dist_timeout: Optional[float] = opt(None, "seconds a collective waits for the other processes before failing "
+                                        f"(default: ${TIMEOUT_ENV} or {DEFAULT_TIMEOUT_S:g})", above=0)
+    dist_backend: Optional[Literal["auto", "gloo", "nccl"]] = opt(
+        None, f"process-group backend (default: ${BACKEND_ENV} or auto: NCCL where CUDA GPUs are available, else gloo)")
 
 
-def add_launcher_args(parser: argparse.ArgumentParser | Any) -> None:
-    """The flags of ``turbopix train`` that start torchrun (they are not passed on to the workers)."""
-    parser.add_argument("--nproc", type=int, help="launch this many training processes on this machine (via torchrun); "
-                        "--batch-size stays the global batch, split evenly over all processes")
-    parser.add_argument("--nnodes", type=int, default=1, help="number of machines in the job (one launch per machine)")
-    parser.add_argument("--node-rank", type=int, default=0, help="this machine's index, 0..nnodes-1 (static rendezvous)")
-    parser.add_argument("--master-addr", default="127.0.0.1", help="address of the node-rank-0 machine (static rendezvous)")
-    parser.add_argument("--master-port", type=int, help="free TCP port on the master (default: 29500 for several machines, "
-                        "a free port on one machine)")
-    parser.add_argument("--rdzv-endpoint", help="HOST:PORT of a c10d rendezvous instead of --master-addr/--node-rank: "
-                        "node ranks are assigned by the rendezvous (so --out must be shared storage) and "
-                        "--max-restarts works across machines")
-    parser.add_argument("--rdzv-id", default="turbopix", help="job id shared by all machines of a --rdzv-endpoint job")
-    parser.add_argument("--max-restarts", type=int, default=0, help="restart all workers up to this many times after "
-                        "a failure; restarted workers resume from the run's last checkpoint")
+WORKER_OPTIONS = ("dist_timeout", "dist_backend")  # passed on to each worker (api.train's keywords)
+LAUNCH_FLAGS = tuple(f.name for f in fields(LaunchConfig) if f.name not in WORKER_OPTIONS)
 
 
-def split_launcher_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
-    """(launcher flags, the rest of ``argv`` in order): the rest is what each worker runs."""
+class LaunchError(TrainingOptionError):
+    """The launcher options do not describe a job torchrun can run."""
+
+
+def split_launcher_args(argv: Sequence[str]) -> tuple[LaunchConfig, list[str]]:
+    """(launcher options, the rest of ``argv`` in order): the rest is what each worker runs."""
     pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    add_launcher_args(pre)
-    return pre.parse_known_args(list(argv))
+    add_config_args(pre, LaunchConfig, skip=WORKER_OPTIONS)
+    ns, rest = pre.parse_known_args(list(argv))
+    return config_from_dict(LaunchConfig, given_args(ns, LaunchConfig), what="the launcher"), rest
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -221,12 +239,12 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def torchrun_command(launch: argparse.Namespace, worker_argv: Sequence[str]) -> list[str]:
+def torchrun_command(launch: LaunchConfig, worker_argv: Sequence[str]) -> list[str]:
     """The torchrun command line that runs ``turbopix train WORKER_ARGV`` on ``launch.nproc`` processes."""
-    if launch.nproc is None or launch.nproc < 1:
-        raise ValueError("--nproc must be at least 1")
-    if launch.nnodes < 1 or not 0 <= launch.node_rank < launch.nnodes:
-        raise ValueError(f"--node-rank must be in 0..{launch.nnodes - 1} (--nnodes {launch.nnodes})")
+    if launch.nproc is None:
+        raise LaunchError("the launcher needs {option:nproc}: the number of processes on this machine")
+    if not launch.node_rank < launch.nnodes:
+        raise LaunchError(f"{{option:node_rank}} must be in 0..{launch.nnodes - 1} ({{option:nnodes={launch.nnodes}}})")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(launch.nnodes),
            "--nproc-per-node", str(launch.nproc), "--max-restarts", str(launch.max_restarts)]
     if launch.rdzv_endpoint or launch.nnodes == 1:
@@ -237,17 +255,18 @@ def torchrun_command(launch: argparse.Namespace, worker_argv: Sequence[str]) -> 
         cmd += ["--rdzv-backend", "c10d", "--rdzv-endpoint", endpoint, "--rdzv-id", launch.rdzv_id]
     else:
         if launch.max_restarts:
-            raise ValueError("--max-restarts on several machines needs --rdzv-endpoint: with the static rendezvous "
-                             "of --node-rank/--master-addr each machine would restart on its own")
+            raise LaunchError("{option:max_restarts} on several machines needs {option:rdzv_endpoint}: with the static "
+                              "rendezvous of {option:node_rank}/{option:master_addr} each machine would restart on its own")
         port = launch.master_port if launch.master_port is not None else 29500  # all machines must agree on it
         cmd += ["--node-rank", str(launch.node_rank), "--master-addr", launch.master_addr, "--master-port", str(port)]
     return [*cmd, "-m", "turbopix", "train", *worker_argv]
 
 
-def launch(launch_args: argparse.Namespace, worker_argv: Sequence[str]) -> int:
+def launch(launch_args: LaunchConfig, worker_argv: Sequence[str]) -> int:
     """Run torchrun in a subprocess and wait for it; returns its exit code (0 when every worker succeeded)."""
     if "LOCAL_RANK" in os.environ and "TORCHELASTIC_RUN_ID" in os.environ:
-        raise ValueError("--nproc starts torchrun, but this process already is a torchrun worker: drop --nproc")
+        raise LaunchError("{option:nproc} starts torchrun, but this process already is a torchrun worker: "
+                          "drop {option:nproc}")
     cmd = torchrun_command(launch_args, worker_argv)
     env = dict(os.environ)
     if "OMP_NUM_THREADS" not in env:

@@ -1,0 +1,38 @@
+"""``turbopix list`` and ``turbopix info``: what is registered, and what a checkpoint holds."""
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def add_commands(sub: Any) -> None:
+    p = sub.add_parser("list", help="registered models and datasets")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("info", help="print a checkpoint's metadata")
+    p.add_argument("checkpoint")
+    p.set_defaults(func=cmd_info)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .. import data  # noqa: F401  (registers the datasets)
+    from ..core.registry import DATASETS, MODELS
+
+    print("models:")
+    for e in MODELS:
+        print(f"  {e.name:<14} {e.obj.family:<4} {e.info.get('description', '')}")
+    print("datasets:")
+    for e in DATASETS:
+        print(f"  {e.name:<14} {e.info.get('description', '')}")
+    print("  folder:PATH    any image folder (class subfolders become labels)")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from ..core.checkpoint import read_metadata
+
+    meta = read_metadata(args.checkpoint)
+    meta.pop("optimizers", None)  # internal resume state, not for reading
+    print(json.dumps(meta, indent=2))
+    return 0

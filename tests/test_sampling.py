@@ -1,0 +1,79 @@
+"""The pictures of a trained model as library functions: latent interpolations and reconstruction
+grids (the CLI's ``interpolate`` and ``reconstruct`` and the demo report draw them)."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from turbopix.core.errors import render
+from turbopix.models import create_model
+from turbopix.sampling import interpolation_grid, make_grid, reconstruction_grid
+
+
+@pytest.fixture(scope="module")
+def gan():
+    torch.manual_seed(0)
+    return create_model("dcgan", g_width=8, d_width=8, image_size=8, num_classes=10).eval()
+
+
+@pytest.fixture(scope="module")
+def vae():
+    torch.manual_seed(0)
+    return create_model("conv-vae", width=8, image_size=8).eval()
+
+
+def test_interpolation_rows_are_straight_lines_between_two_latents(vae):
+    images, nrow = interpolation_grid(vae, rows=3, steps=5, seed=4)
+    assert images.shape == (15, 1, 8, 8) and nrow == 5
+    # decode the same lines by hand: row r runs from latent 2r to latent 2r+1 of the seed's draw
+    ends = vae.sample_latent(6, torch.Generator().manual_seed(4)).view(3, 2, -1)
+    mid = (ends[1, 0] + ends[1, 1]) / 2  # row 1, step 2 of 0..4: the midpoint
+    with torch.no_grad():
+        assert torch.allclose(images[7], vae.generate(mid[None])[0], atol=1e-5)
+        assert torch.allclose(images[0], vae.generate(ends[0, :1])[0], atol=1e-5)
+        assert torch.allclose(images[14], vae.generate(ends[2, 1:])[0], atol=1e-5)
+
+
+def test_interpolation_is_reproducible_from_its_seed(vae):
+    a, _ = interpolation_grid(vae, rows=2, steps=4, seed=1)
+    assert torch.equal(a, interpolation_grid(vae, rows=2, steps=4, seed=1)[0])
+    assert not torch.equal(a, interpolation_grid(vae, rows=2, steps=4, seed=2)[0])
+
+
+def test_a_conditional_interpolation_keeps_one_class_per_row_or_takes_labels(gan):
+    images, _ = interpolation_grid(gan, rows=2, steps=3, seed=0)
+    gen = torch.Generator().manual_seed(0)
+    gan.sample_latent(4, gen)  # the ends come first from the same generator, then one class per row
+    classes = torch.randint(10, (2,), generator=gen).repeat_interleave(3)
+    ends = gan.sample_latent(4, torch.Generator().manual_seed(0)).view(2, 2, -1)
+    with torch.no_grad():
+        assert torch.allclose(images[3], gan.generate(ends[1, :1], classes[3:4])[0], atol=1e-5)
+    given, _ = interpolation_grid(gan, rows=2, steps=3, seed=0, labels=torch.full((6,), 7))
+    with torch.no_grad():
+        assert torch.allclose(given[0], gan.generate(ends[0, :1], torch.tensor([7]))[0], atol=1e-5)
+    with pytest.raises(ValueError, match="expected 6 labels"):
+        interpolation_grid(gan, rows=2, steps=3, seed=0, labels=torch.zeros(2, dtype=torch.long))
+
+
+def test_interpolation_sizes_are_checked_by_name(vae):
+    with pytest.raises(ValueError) as info:
+        interpolation_grid(vae, rows=0, steps=3, seed=0)
+    assert render(info.value, "cli") == "--rows must be >= 1; got 0"
+
+
+def test_reconstruction_pairs_rows_of_eight(vae):
+    x = torch.rand(16, 1, 8, 8) * 2 - 1
+    images, nrow = reconstruction_grid(vae, x)
+    recon = vae.reconstruct(x)
+    assert nrow == 8 and images.shape == (32, 1, 8, 8)
+    assert torch.equal(images[:8], x[:8]) and torch.equal(images[8:16], recon[:8])  # originals, then theirs
+    assert torch.equal(images[16:24], x[8:]) and torch.equal(images[24:], recon[8:])
+    # any other count: one row of originals over one row of reconstructions
+    images, nrow = reconstruction_grid(vae, x[:5])
+    assert nrow == 5 and torch.equal(images[:5], x[:5]) and torch.allclose(images[5:], recon[:5], atol=1e-5)
+    assert make_grid(images, nrow).shape[:2] == (2 * 10 + 2, 5 * 10 + 2)
+
+
+def test_reconstruction_needs_an_encoder(gan):
+    with pytest.raises(ValueError, match="has no encoder"):
+        reconstruction_grid(gan, torch.zeros(8, 1, 8, 8))
