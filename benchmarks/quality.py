@@ -10,7 +10,7 @@ rate, EMA 0.999, no sample grids or intermediate checkpoints) into ``--out/DATAS
 evaluates its final weights with ``turbopix.evaluation.evaluate.evaluate``: ``--n`` generated images (seed 0)
 against ``--n`` images of ``DATASET:test`` (all 10,000 at the default), features of the extractor
 registered for the dataset (``lenet-mnist`` / ``lenet-fashion``). How each metric is computed: the
-docstring of ``turbopix/evaluate.py`` and ``turbopix.metrics``.
+docstring of ``turbopix/evaluation/evaluate.py`` and ``turbopix.metrics``.
 
 A run whose ``model.safetensors`` already exists is not trained again (the script says so): its
 recipe is checked against the run's ``run.json`` and its training time is read from the run's

@@ -18,10 +18,9 @@ from typing import Any
 import torch
 
 from .api import train
-from .core.atomic import atomic_write_text
+from .core.atomic import atomic_write_text, refuse_overwrite
 from .data import DataError, ImageData, load_dataset
 from .evaluation.elbo import evaluate_elbo
-from .core.errors import OptionMessage
 from .sampling import reconstruction_grid, save_grid
 
 
@@ -46,10 +45,6 @@ EVAL_METRICS = ("fid", "kid", "prdc", "c2st")
 RECONSTRUCTIONS = 32  # first test images shown with their reconstructions: four rows of pairs
 
 
-class DemoExistsError(OptionMessage, FileExistsError):
-    """The output folder holds an earlier demo and overwriting was not asked for."""
-
-
 def _load_data(name: str, data_root: str | Path | None) -> tuple[ImageData, ImageData, str]:
     try:
         return (load_dataset(name, split="train", data_root=data_root),
@@ -62,10 +57,9 @@ def _load_data(name: str, data_root: str | Path | None) -> tuple[ImageData, Imag
 def run_demo(out: Path, *, data: str = "mnist", data_root: str | Path | None = None, quick: bool = False,
              overwrite: bool = False) -> Path:
     out = Path(out)
-    if (out / "report.html").exists() or any((out / r.model).exists() for r in RECIPES):
-        if not overwrite:
-            raise DemoExistsError(f"{out} already holds a demo; pass {{option:overwrite=True}} to replace it, "
-                                  "or another {option:out}")
+    earlier = (out / "report.html").exists() or any((out / r.model).exists() for r in RECIPES)
+    refuse_overwrite(out, overwrite, exists=earlier, what="a demo")
+    if earlier:
         for r in RECIPES:
             shutil.rmtree(out / r.model, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)

@@ -21,10 +21,6 @@ class AccelOptionError(OptionMessage, ValueError):
     """An option of accelerate / bench out of range; the message names the option."""
 
 
-class ArtifactExistsError(OptionMessage, FileExistsError):
-    """The output folder exists and overwriting was not asked for."""
-
-
 def _none(text: Optional[str]) -> Optional[str]:
     """'none' (any case) turns a dataset option off, as None does."""
     return None if text is None or text.lower() == "none" else text

@@ -31,11 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..core.atomic import refuse_overwrite
 from ..core.hashing import sha256_file
 from ..models.base import ImageModel, unwrap
 from ..models.io import load_model_file, save
 from .artifact import ARTIFACT_FILE, ARTIFACT_FORMAT, ARTIFACT_VERSION, MODEL_FILE, build_runner
-from .config import AccelerateConfig, ArtifactExistsError, resolve
+from .config import AccelerateConfig, resolve
 from .flops import count_flops, count_params
 
 MODEL_STEPS = {"prune": 0.5, "distill": 0.5}  # name -> default argument
@@ -135,9 +136,7 @@ def accelerate(
     from .quality import QualityProbe
 
     cfg = resolve(AccelerateConfig, config, options)
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise ArtifactExistsError(f"{out} exists; refusing to overwrite it (pass {{option:overwrite=True}} to replace it)")
+    out = refuse_overwrite(out, overwrite, what="an artifact" if (Path(out) / ARTIFACT_FILE).exists() else "")
     steps = parse_recipe(recipe)
     start = time.perf_counter()
     teacher, source_info = _load_source(source)

@@ -14,14 +14,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..accel.config import AccelerateConfig, BenchConfig
 from ..accel.recipe import __doc__ as RECIPE_DOC
 from ..core.config import add_config_args, given_args
-from ..core.errors import OptionMessage, render
 
 # --quick: tiny settings for smoke tests (numbers meaningless); they override the given options
 QUICK_ACCELERATE = {"finetune_steps": 20, "distill_steps": 20, "calib_size": 64, "quality_n": 256}
@@ -82,23 +80,13 @@ def add_commands(sub: Any) -> None:
     p.set_defaults(func=cmd_bench)
 
 
-@contextmanager
-def _flag_errors() -> Iterator[None]:
-    """Errors that name options, reworded in flag spelling (``--calib-size`` for ``calib_size``)."""
-    try:
-        yield
-    except OptionMessage as e:
-        raise ValueError(render(e, style="cli")) from None
-
-
 def cmd_accelerate(args: argparse.Namespace) -> int:
     from ..accel.artifact import read_artifact_metadata
     from ..accel.recipe import accelerate
 
     options = {**given_args(args, AccelerateConfig), **(QUICK_ACCELERATE if args.quick else {})}
-    with _flag_errors():
-        out = accelerate(args.checkpoint, args.recipe, args.out, overwrite=args.overwrite,
-                         log=lambda s: print(s, file=sys.stderr), **options)
+    out = accelerate(args.checkpoint, args.recipe, args.out, overwrite=args.overwrite,
+                     log=lambda s: print(s, file=sys.stderr), **options)
     checks = read_artifact_metadata(out)["checks"]
     q = checks.get("quality")
     if q is None:
@@ -118,8 +106,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.quick:
         quality_n = min(options.get("quality_n", QUICK_QUALITY_N), QUICK_QUALITY_N)
         options.update(QUICK_BENCH, quality_n=quality_n)
-    with _flag_errors():
-        rows = bench(args.checkpoint, args.artifacts, **options)
+    rows = bench(args.checkpoint, args.artifacts, **options)
     print(to_markdown(rows))
     if args.json:
         print(f"wrote {write_json(rows, Path(args.json))}", file=sys.stderr)

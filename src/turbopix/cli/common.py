@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..core.atomic import OutputExistsError, refuse_overwrite
+from ..core.atomic import refuse_overwrite
 from ..core.errors import OptionMessage
 
 
@@ -18,7 +18,4 @@ def formatter(prog: str) -> argparse.HelpFormatter:
 
 def check_out(path: str | Path, overwrite: bool) -> Path:
     """``path``, unless it exists and ``--overwrite`` was not given."""
-    try:
-        return refuse_overwrite(path, overwrite)
-    except OutputExistsError:
-        raise CLIError(f"{path} exists; pass {{option:overwrite}} to replace it") from None
+    return refuse_overwrite(path, overwrite)

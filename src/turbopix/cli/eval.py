@@ -12,49 +12,19 @@ name options as templates; they are rendered here as flags (``{option:n}`` -> ``
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import functools
 import json
 import math
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from turbopix.core.atomic import OutputExistsError, atomic_write, refuse_overwrite
+from turbopix.core.atomic import atomic_write, refuse_overwrite
 from turbopix.core.config import add_config_args, given_args
-from turbopix.core.errors import OptionMessage, flag, render
-
-
-class CommandError(ValueError):
-    """A user error of ``eval`` / ``compare``, worded with the command's flags."""
+from .common import CLIError
 
 
 def _formatter(prog: str) -> argparse.HelpFormatter:
     # defaults are in the help texts already (add_config_args writes them), so no Defaults formatter
     return argparse.HelpFormatter(prog, max_help_position=34, width=100)
-
-
-def _add_options(parser: argparse.ArgumentParser, cls: type) -> None:
-    """One flag per config field: boolean fields as switches (``--cache`` / ``--no-cache``), the
-    rest by ``add_config_args``. Unset flags stay None, so only what was given overrides."""
-    switches = tuple(f.name for f in dataclasses.fields(cls) if f.type in (bool, "bool"))
-    add_config_args(parser, cls, skip=switches)
-    for f in dataclasses.fields(cls):
-        if f.name in switches:
-            parser.add_argument(flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction, default=None,
-                                help=f"{f.metadata['help']} (default: {'on' if f.default else 'off'})")
-
-
-def _library_errors(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Run ``handler`` with library errors that name options rendered as flags."""
-
-    @functools.wraps(handler)
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except OptionMessage as e:
-            raise CommandError(render(e, "cli")) from e
-
-    return run
 
 
 def add_commands(sub: Any) -> None:
@@ -71,7 +41,7 @@ def add_commands(sub: Any) -> None:
     )
     p.add_argument("source", help="checkpoint .safetensors, image folder, .onnx generator (input z [, labels]), "
                    "or data:DATASET:SPLIT (real images: the metrics' real-vs-real floor)")
-    _add_options(p, EvalConfig)
+    add_config_args(p, EvalConfig)
     p.add_argument("-n", dest="n", type=int, default=None, help=argparse.SUPPRESS)  # short for --n
     p.add_argument("--json", help="also write the full result, with provenance, to this JSON file")
     p.add_argument("--overwrite", action="store_true", help="replace the --json file if it exists")
@@ -85,14 +55,13 @@ def add_commands(sub: Any) -> None:
     )
     p.add_argument("a", help="folder of images (e.g. restored)")
     p.add_argument("b", help="folder of reference images with the same names")
-    _add_options(p, CompareConfig)
+    add_config_args(p, CompareConfig)
     p.add_argument("--summary", action="store_true", help="print only the mean row, not one row per image")
     p.add_argument("--json", help="also write the result (per image and mean) to this JSON file")
     p.add_argument("--overwrite", action="store_true", help="replace the --json file if it exists")
     p.set_defaults(func=cmd_compare)
 
 
-@_library_errors
 def cmd_eval(args: argparse.Namespace) -> int:
     from turbopix.evaluation.config import EvalConfig
     from turbopix.evaluation.evaluate import evaluate, format_results, parse_metrics
@@ -109,7 +78,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-@_library_errors
 def cmd_compare(args: argparse.Namespace) -> int:
     from turbopix.evaluation.config import CompareConfig
     from turbopix.evaluation.paired import compare_folders, format_table
@@ -128,11 +96,8 @@ def _check_output(path: str | None, overwrite: bool) -> Path | None:
         return None
     out = Path(path)
     if out.is_dir():
-        raise CommandError(f"{out} is a folder; --json needs a file name")
-    try:
-        return refuse_overwrite(out, overwrite)
-    except OutputExistsError:
-        raise CommandError(f"{out} exists; pass --overwrite to replace it") from None
+        raise CLIError(f"{out} is a folder; {{option:json}} needs a file name")
+    return refuse_overwrite(out, overwrite)
 
 
 def _json_safe(value: Any) -> Any:

@@ -6,7 +6,6 @@ flags, load the model and data, and write the files.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 import numpy as np

@@ -6,6 +6,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from .errors import OptionMessage
+
 
 def _default_mode() -> int:
     """The permissions a plain ``open(path, "w")`` would give: 0o666 less the process umask."""
@@ -39,15 +41,18 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
-class OutputExistsError(FileExistsError):
-    """An output that is already there and may not be replaced; the CLI suggests ``--overwrite``."""
+class OutputExistsError(OptionMessage, FileExistsError):
+    """An output that is already there and may not be replaced (the message names the
+    ``overwrite`` option, which the CLI shows as ``--overwrite``)."""
 
 
-def refuse_overwrite(path: str | Path, overwrite: bool, *, what: str = "") -> Path:
-    """The one overwrite check: raise :class:`OutputExistsError` if ``path`` exists and
-    ``overwrite`` is false. ``what`` names the thing in the message ("a demo", "an artifact")."""
+def refuse_overwrite(path: str | Path, overwrite: bool, *, exists: bool | None = None, what: str = "") -> Path:
+    """The one overwrite check: raise :class:`OutputExistsError` if ``path`` exists (or ``exists``
+    says so, for outputs made of several files) and ``overwrite`` is false. ``what`` names the
+    thing in the message ("a demo", "an artifact")."""
     path = Path(path)
-    if path.exists() and not overwrite:
+    there = path.exists() if exists is None else exists
+    if there and not overwrite:
         holds = f" already holds {what}" if what else " exists"
-        raise OutputExistsError(f"{path}{holds}; refusing to replace it (overwrite=True replaces it)")
+        raise OutputExistsError(f"{path}{holds}; pass {{option:overwrite=True}} to replace it")
     return path

@@ -14,14 +14,12 @@ from torch import nn
 
 from ..core.config import opt
 from ..core.registry import MODELS
-from .base import ImageGenerator
+from .base import ImageConfig, ImageGenerator
 from .layers import ConvDecoder, ConvEncoder
 
 
 @dataclass
-class AEConfig:
-    image_size: int = opt(28, "image width = height: 4*2^k or 7*2^k pixels (28, 32, 64, ...)")
-    channels: int = opt(1, "image channels (1 gray, 3 RGB)")
+class AEConfig(ImageConfig):
     latent_dim: int = opt(32, "size of the code vector")
     width: int = opt(32, "conv channels at the finest encoder level; doubles per level down")
     stats_momentum: float = opt(0.01, "momentum of the running code statistics used for sampling")

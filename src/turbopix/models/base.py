@@ -26,6 +26,21 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from ..core.config import opt
+
+
+# ---------------------------------------------------------------- config fields every model shares
+# Declared once here; a family's config inherits them (dataclass fields of a base come first).
+@dataclass
+class ImageConfig:
+    image_size: int = opt(28, "image width = height in pixels (convolutional models: 4*2^k or 7*2^k, e.g. 28, 32, 64)", min=1)
+    channels: int = opt(1, "image channels (1 grey, 3 RGB)", min=1, max=3)
+
+
+@dataclass
+class ConditionalImageConfig(ImageConfig):
+    num_classes: int = opt(0, "classes for a class-conditional model; 0 = unconditional", min=0)
+
 
 @dataclass(frozen=True)
 class InputSpec:

@@ -15,7 +15,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from ..core.config import opt
 from ..core.registry import MODELS
-from .base import ImageGenerator
+from .base import ConditionalImageConfig, ImageGenerator
 from .layers import ConvDecoder, ConvEncoder, dcgan_init, mlp, one_hot
 
 
@@ -54,13 +54,10 @@ class ProjectionHead(nn.Module):
 
 # ---------------------------------------------------------------- mlp-gan
 @dataclass
-class MLPGANConfig:
-    image_size: int = opt(28, "image width = height in pixels")
-    channels: int = opt(1, "image channels (1 gray, 3 RGB)")
+class MLPGANConfig(ConditionalImageConfig):
     latent_dim: int = opt(100, "size of the noise vector z")
     g_hidden: tuple[int, ...] = opt((128, 128), "generator hidden layer sizes (the seed: 100->128->128->784)")
     d_hidden: tuple[int, ...] = opt((128,), "discriminator hidden layer sizes (the seed: 784->128->1)")
-    num_classes: int = opt(0, "classes for a conditional model; 0 = unconditional")
     loss: Literal["bce", "hinge"] = opt("bce", "GAN loss: non-saturating BCE or hinge")
     spectral_norm: bool = opt(False, "spectral norm on discriminator layers")
 
@@ -103,13 +100,10 @@ class MLPGAN(GAN):
 
 # ---------------------------------------------------------------- dcgan
 @dataclass
-class DCGANConfig:
-    image_size: int = opt(28, "image width = height: 4*2^k or 7*2^k pixels (28, 32, 64, ...)")
-    channels: int = opt(1, "image channels (1 gray, 3 RGB)")
+class DCGANConfig(ConditionalImageConfig):
     latent_dim: int = opt(100, "size of the noise vector z")
     g_width: int = opt(64, "generator channels at half resolution (ngf); doubles per level down")
     d_width: int = opt(64, "discriminator channels after the first conv (ndf); doubles per level")
-    num_classes: int = opt(0, "classes for a conditional model; 0 = unconditional")
     loss: Literal["bce", "hinge"] = opt("bce", "GAN loss: non-saturating BCE or hinge")
     spectral_norm: bool = opt(False, "spectral norm on discriminator layers instead of batch norm")
 

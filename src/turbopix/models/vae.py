@@ -22,7 +22,7 @@ from torch import nn
 
 from ..core.config import opt
 from ..core.registry import MODELS
-from .base import ImageGenerator
+from .base import ConditionalImageConfig, ImageGenerator
 from .layers import ConvDecoder, ConvEncoder, mlp, one_hot
 
 
@@ -65,12 +65,9 @@ class VAEBase(ImageGenerator):
 
 # ---------------------------------------------------------------- vae (fully connected)
 @dataclass
-class VAEConfig:
-    image_size: int = opt(28, "image width = height in pixels")
-    channels: int = opt(1, "image channels (1 gray, 3 RGB)")
+class VAEConfig(ConditionalImageConfig):
     latent_dim: int = opt(20, "size of z (Kingma & Welling used 20 on MNIST)")
     hidden: tuple[int, ...] = opt((400,), "hidden layer sizes of encoder and (mirrored) decoder")
-    num_classes: int = opt(0, "classes for a conditional VAE (CVAE); 0 = unconditional")
     beta: float = opt(1.0, "weight of the KL term (1 = the true ELBO; >1 = beta-VAE)")
     likelihood: Literal["bernoulli", "gaussian"] = opt("bernoulli", "p(x|z): see the module docstring")
 
@@ -113,12 +110,9 @@ class VAE(VAEBase):
 
 # ---------------------------------------------------------------- conv-vae
 @dataclass
-class ConvVAEConfig:
-    image_size: int = opt(28, "image width = height: 4*2^k or 7*2^k pixels (28, 32, 64, ...)")
-    channels: int = opt(1, "image channels (1 gray, 3 RGB)")
+class ConvVAEConfig(ConditionalImageConfig):
     latent_dim: int = opt(32, "size of z")
     width: int = opt(32, "conv channels at the finest encoder level; doubles per level down")
-    num_classes: int = opt(0, "classes for a conditional VAE (CVAE); 0 = unconditional")
     beta: float = opt(1.0, "weight of the KL term (1 = the true ELBO; >1 = beta-VAE)")
     likelihood: Literal["bernoulli", "gaussian"] = opt("bernoulli", "p(x|z): see the module docstring")
 

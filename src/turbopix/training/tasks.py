@@ -34,15 +34,13 @@ from .schedule import StepNoise
 
 TASKS: Registry[type["Task"]] = Registry("training task")
 
-# family defaults: DCGAN's Adam(2e-4, beta1 0.5); Kingma & Welling style Adam(1e-3) for (V)AEs
-DEFAULT_LR = {"gan": 2e-4, "vae": 1e-3, "ae": 1e-3}
-DEFAULT_BETA1 = {"gan": 0.5, "vae": 0.9, "ae": 0.9}
 PREVIEW_IMAGES = 64  # images in a generator's progress grid
 
 
-def adam(params, family: str, cfg: TrainConfig) -> torch.optim.Adam:
-    lr = cfg.lr if cfg.lr is not None else DEFAULT_LR.get(family, 1e-3)
-    beta1 = cfg.beta1 if cfg.beta1 is not None else DEFAULT_BETA1.get(family, 0.9)
+def adam(params, task: type["Task"] | "Task", cfg: TrainConfig) -> torch.optim.Adam:
+    """Adam with the run's lr / beta1, or the Task's defaults for its family when not given."""
+    lr = cfg.lr if cfg.lr is not None else task.default_lr
+    beta1 = cfg.beta1 if cfg.beta1 is not None else task.default_beta1
     return torch.optim.Adam(params, lr=lr, betas=(beta1, cfg.beta2))
 
 
@@ -66,6 +64,8 @@ class Task:
 
     family: ClassVar[str]
     divergence_hint: ClassVar[str] = "Try a lower {option:lr}."
+    default_lr: ClassVar[float] = 1e-3  # Adam's learning rate when the run sets none (Kingma & Welling's for (V)AEs)
+    default_beta1: ClassVar[float] = 0.9
 
     def __init__(self, model: nn.Module, cfg: TrainConfig, wrap: Wrap = _identity) -> None:
         self.model = model  # the plain model; the networks a Task runs are ``wrap``-ped (see each Task)
@@ -146,6 +146,7 @@ class GANTask(GeneratorTask):
     with the adversarial loss the model's config names (``turbopix.losses.adversarial``)."""
 
     family = "gan"
+    default_lr, default_beta1 = 2e-4, 0.5  # DCGAN's Adam (Radford et al. 2016)
     divergence_hint = "Try a lower {option:lr}, or {option:loss='hinge'} / {option:spectral_norm=True}."
 
     def __init__(self, model: nn.Module, cfg: TrainConfig, wrap: Wrap = _identity) -> None:
@@ -154,7 +155,7 @@ class GANTask(GeneratorTask):
         # wrapper, for the generator step below
         self.G, self.D, self.D_plain = wrap(model.generator), wrap(model.discriminator), model.discriminator
         self.loss = ADVERSARIAL.get(model.config.loss)
-        self.optimizers = {"g": adam(self.G.parameters(), "gan", cfg), "d": adam(self.D.parameters(), "gan", cfg)}
+        self.optimizers = {"g": adam(self.G.parameters(), self, cfg), "d": adam(self.D.parameters(), self, cfg)}
 
     def step(self, batch: Batch, noise: StepNoise) -> dict[str, torch.Tensor]:
         x, y = batch["image"], self.labels(batch)
@@ -188,7 +189,7 @@ class _ReconstructionTask(GeneratorTask):
 
     def __init__(self, model: nn.Module, cfg: TrainConfig, wrap: Wrap = _identity) -> None:
         super().__init__(model, cfg, wrap)
-        self.optimizers = {"model": adam(model.parameters(), self.family, cfg)}
+        self.optimizers = {"model": adam(model.parameters(), self, cfg)}
         # the model's forward runs every trained parameter and returns what the loss needs, so
         # DDP's gradient hooks see all of them
         self.net = wrap(model)
