@@ -16,7 +16,6 @@ torn or mixed-up pair is recomputed instead of trusted.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
@@ -30,7 +29,7 @@ from safetensors.numpy import load_file, save_file
 
 from turbopix.data import cache_dir
 from turbopix.core.atomic import atomic_write
-from turbopix.core.hashing import sha256_file
+from turbopix.core.hashing import sha256_bytes, sha256_file
 
 CACHE_VERSION = 1  # bump when the stored content or its meaning changes
 
@@ -66,7 +65,7 @@ def cache_key(*, dataset: str, split: str, extractor: str, extractor_sha256: str
 
 
 def _paths(key: dict[str, Any]) -> tuple[Path, Path]:
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    digest = sha256_bytes(json.dumps(key, sort_keys=True).encode())[:16]
     # readable part for people browsing the folder; the digest of the whole key makes it unique
     readable = re.sub(r"[^A-Za-z0-9_-]+", "_", f"{key['dataset']}-{key['split']}-{key['extractor']}-n{key['n']}")
     base = features_cache_dir() / f"{readable}-{digest}"
