@@ -187,7 +187,9 @@ class TrainConfig:
     sample_every: int = opt(500, "steps between sample grids written to samples/; 0 turns them off", min=0)
     ckpt_every: int = opt(500, "steps between checkpoints written to checkpoints/; 0 keeps only the final one", min=0)
     keep_ckpts: int = opt(3, "how many recent checkpoints to keep (older ones are deleted)", min=1)
-    threads: Optional[int] = opt(None, "torch CPU threads (default: torch's choice); fix it for bit-exact resume", min=1)
+    threads: Optional[int] = opt(None, "torch CPU threads; by default re-chosen while training from what runs fastest, "
+                                 "so a run adapts when other processes take cores (training/threads.py); fix it "
+                                 "for bit-exact resume", min=1)
     progress: bool = opt(True, "show a progress bar")
     sync_bn: bool = opt(False, "on several processes, batch norm uses the statistics of the global batch "
                         "(SyncBatchNorm), as one process would; accepted and a no-op on one process")

@@ -41,6 +41,7 @@ from .errors import TrainingError
 from .schedule import BatchOrder, StepNoise, step_generator
 from .state import restore_training_state, save_training_checkpoint
 from .tasks import TASKS
+from .threads import thread_policy
 
 
 @dataclass
@@ -108,8 +109,7 @@ def train(
     # this rank's examples (a DistributedSampler shard); validates the batch size before anything is written
     order = BatchOrder(len(data), cfg.batch_size, cfg.seed, dist.rank, dist.world_size)
     resume_from = dist.on_main(lambda: _prepare_out(out, resume, restarted=dist.restart > 0))
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    threads = thread_policy(cfg.threads, distributed=dist.enabled)  # tuned while training unless given
     run_meta = {"train": config_to_dict(cfg), "data": data_spec or data.name}
     if dist.is_main:
         out.mkdir(parents=True, exist_ok=True)
@@ -156,15 +156,16 @@ def train(
         stack.enter_context(bar)
         log = stack.enter_context(log_path.open("a")) if dist.is_main else None
         while step < cfg.steps:
-            batch = data.batch(order.indices(step), step_generator(cfg.seed, step, stream=1))
-            if dist.device.type != "cpu":
-                batch = {k: v.to(dist.device, non_blocking=True) for k, v in batch.items()}
-            noise = StepNoise(cfg.seed, step, cfg.batch_size, dist.rank, dist.world_size)
             try:
-                losses = task.step(batch, noise)
-                # on several processes: global-batch means, so the log matches one process and a
-                # non-finite loss stops every rank at the same step
-                values = dist.mean(torch.stack(list(losses.values()))).tolist()
+                with threads.step():  # timed, for the thread tuner
+                    batch = data.batch(order.indices(step), step_generator(cfg.seed, step, stream=1))
+                    if dist.device.type != "cpu":
+                        batch = {k: v.to(dist.device, non_blocking=True) for k, v in batch.items()}
+                    noise = StepNoise(cfg.seed, step, cfg.batch_size, dist.rank, dist.world_size)
+                    losses = task.step(batch, noise)
+                    # on several processes: global-batch means, so the log matches one process and a
+                    # non-finite loss stops every rank at the same step
+                    values = dist.mean(torch.stack(list(losses.values()))).tolist()
             except RuntimeError as e:
                 if dist.enabled and distributed.is_collective_failure(e):
                     raise TrainingError(distributed.explain(e, dist, step)) from e
@@ -189,7 +190,8 @@ def train(
                 last = {k: v / window_steps for k, v in sums.items()}
                 ips = window_steps * cfg.batch_size / max(elapsed, 1e-9)  # the global batch: all ranks' images
                 if log is not None:
-                    log.write(json.dumps({"step": step, **last, "images_per_s": ips, "time": time.perf_counter() - t_start}) + "\n")
+                    log.write(json.dumps({"step": step, **last, "images_per_s": ips, "threads": threads.current,
+                                          "time": time.perf_counter() - t_start}) + "\n")
                     log.flush()
                 bar.set_postfix({**{k: f"{v:.3g}" for k, v in last.items()}, "img/s": f"{ips:.0f}"}, refresh=False)
                 sums, window_steps, window_start = {}, 0, time.perf_counter()
