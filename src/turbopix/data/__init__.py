@@ -84,11 +84,21 @@ def load_dataset(
     with a warning instead of raising. A folder has no splits: ``split`` is ignored for it, and a
     relative PATH that does not exist is also looked up under the data root.
 
+    ``binarize="dynamic"`` (new bits each time an image is used) or ``"fixed"`` (the same bits every
+    call) binarises grey images stochastically, as likelihood papers use MNIST (``binarize.py``);
+    also written ``mnist?binarize=dynamic``.
+
     The lazy kinds (``patches:``, ``paired:``, ``pairs:``, ``unpaired:``; ``specs.py``) take
     ``options`` (``specs.ImageOptions``); for them ``image_size`` is the patch size and ``channels``
     1 / 3 means colour "grey" / "rgb".
     """
     check_options(image_size, channels)
+    if spec.partition(":")[0] not in specs.KINDS and "?" in spec:  # mnist?binarize=dynamic
+        spec, _, query = spec.partition("?")
+        options = {**dict(item.partition("=")[::2] for item in query.split("&") if item), **options}
+    binarized = options.pop("binarize", "") if spec.partition(":")[0] not in specs.KINDS else ""
+    if binarized not in ("", "dynamic", "fixed"):
+        raise DataError(f"{{option:binarize}} must be 'dynamic' or 'fixed', got {binarized!r}")
     if spec.partition(":")[0] in specs.KINDS:
         if split not in SPLITS:
             raise DataError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
@@ -116,6 +126,7 @@ def load_dataset(
         images = resize_images(images, image_size)
     if channels is not None:
         images = convert_channels(images, channels)
-    if images is data.images:
+    if images is data.images and not binarized:
         return data
-    return ImageData(images=images, labels=data.labels, classes=data.classes, name=data.name)
+    name = f"{data.name}?binarize={binarized}" if binarized else data.name
+    return ImageData(images=images, labels=data.labels, classes=data.classes, name=name, binarize=binarized)

@@ -32,6 +32,8 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
+from .binarize import FIXED_SEED, Binarize, binarize, step_seed
+
 Batch = dict[str, torch.Tensor]  # e.g. {"image": (B, C, H, W) float in [-1, 1], "label": (B,) int64}
 
 
@@ -52,6 +54,7 @@ class ImageData:
     labels: torch.Tensor  # int64, (N,); -1 where the dataset has no labels
     classes: list[str] = field(default_factory=list)  # class names; empty when unlabelled
     name: str = ""  # the spec it was loaded from, e.g. "mnist:train"
+    binarize: Binarize = ""  # "dynamic" / "fixed": stochastically binarised pixels (binarize.py)
 
     def __post_init__(self) -> None:
         if self.images.dtype != torch.uint8 or self.images.dim() != 4:
@@ -62,6 +65,8 @@ class ImageData:
             raise ValueError("labels must be one int per image")
         if len(self) == 0:
             raise ValueError(f"dataset {self.name!r} has no images")
+        if self.binarize not in ("", "dynamic", "fixed"):
+            raise ValueError(f"binarize must be 'dynamic' or 'fixed', got {self.binarize!r}")
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -80,6 +85,10 @@ class ImageData:
 
     def batch(self, index: torch.Tensor, generator: torch.Generator | None = None) -> Batch:
         """``image``: float32 in [-1, 1], (B, C, H, W); ``label``: int64 (B,), -1 when unlabelled.
-        Whole images, no random transforms, so ``generator`` is unused."""
-        x = self.images[index].float().div_(127.5).sub_(1.0)
+        Whole images, no random transforms; ``generator`` only seeds dynamic binarisation."""
+        images = self.images[index]
+        if self.binarize:
+            seed = FIXED_SEED if self.binarize == "fixed" else step_seed(generator)
+            images = binarize(images, index, seed)
+        x = images.float().div_(127.5).sub_(1.0)
         return {"image": x, "label": self.labels[index]}

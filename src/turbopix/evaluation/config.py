@@ -39,6 +39,10 @@ class EvalConfig:
     cache: bool = opt(True, "use cached reference features (off: recompute them)")
     progress: bool = opt(True, "show progress bars")
     device: str = opt("cpu", "torch device the generator and the extractor run on")
+    nll_k: int = opt(0, "for a VAE: also its negative log-likelihood (IWAE bound, nats/image) with this many "
+                     "importance samples per image (5000 as published); 0 = off", min=0)
+    nll_data: Optional[str] = opt(None, "data for the NLL; None: the reference split, binarised (fixed) when the "
+                                  "model was trained on binarised data")
 
 
 @dataclass

@@ -144,12 +144,18 @@ def evaluate(source: str | Path | nn.Module, config: EvalConfig | None = None, *
         values, params = spec.compute(sets, ext.num_classes, cfg.seed)
         results[spec.key] = {**values, "provenance": {**common, "params": params}}
         timing[spec.key] = time.perf_counter() - t
+    likelihood = None
+    if cfg.nll_k:
+        t = time.perf_counter()
+        likelihood = _likelihood(source, cfg, ref_spec)
+        timing["nll"] = time.perf_counter() - t
     timing["total"] = time.perf_counter() - t0
 
     from turbopix.core.version import __version__
 
     return {
         "metrics": results,
+        **({"nll": likelihood} if likelihood is not None else {}),
         "source": gen.info | {"n": gen.n},
         "reference": ref_info,
         "extractor": ext.info(),
@@ -160,6 +166,23 @@ def evaluate(source: str | Path | nn.Module, config: EvalConfig | None = None, *
 
 
 # ------------------------------------------------------------------ steps
+
+
+def _likelihood(source: str | Path | nn.Module, cfg: EvalConfig, ref_spec: str) -> dict[str, Any]:
+    """The IWAE negative log-likelihood of a VAE source (``likelihood.py``) and what it was computed on."""
+    from turbopix.evaluation.likelihood import evaluate_nll
+    from turbopix.loading import load
+
+    model = source if isinstance(source, nn.Module) else load(source)
+    if getattr(model, "family", None) != "vae":
+        raise EvaluationError(f"{{option:nll_k}} needs a VAE source; this one is a {getattr(model, 'family', 'non-model')}")
+    spec = cfg.nll_data
+    if spec is None:  # a model trained on binarised digits is scored on a fixed binarisation of the reference
+        trained_on = str((getattr(model, "metadata", None) or {}).get("data", ""))
+        spec = f"{ref_spec}?binarize=fixed" if "binarize=" in trained_on else ref_spec
+    data = load_dataset(spec, data_root=cfg.data_root)
+    return evaluate_nll(model, data, k=cfg.nll_k, seed=cfg.seed, progress=cfg.progress) | {"data": spec}
+
 
 
 def _parse_ref(ref: str) -> tuple[str, str, str]:

@@ -25,6 +25,11 @@ def format_results(result: dict[str, Any]) -> str:
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    if "nll" in result:
+        n = result["nll"]
+        lines.append("")
+        lines.append(f"NLL (IWAE, K={n['k']}): {n['nll']:.2f} +- {n['se']:.2f} nats/image (mean +- standard error) "
+                     f"on {n['data']} ({n['images']} images, seed {n['seed']})")
     src = result["source"]
     where = src.get("path") or src.get("model") or src.get("kind")
     lines.append("")
