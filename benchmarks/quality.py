@@ -119,7 +119,7 @@ def train_one(key: str, recipe: Recipe, dataset: str, out: Path, data_root: str 
 
 
 def evaluate_one(source: str, dataset: str, n: int, conditional: bool, data_root: str | None) -> dict[str, Any]:
-    metrics = (*default_metric_keys(), "cas") if conditional else default_metric_keys()
+    metrics = (*default_metric_keys(), "cas-probe", "cas") if conditional else default_metric_keys()
     t = time.perf_counter()
     result = evaluate(source, ref=f"{dataset}:test", metrics=metrics, n=n, seed=SEED, data_root=data_root, progress=False)
     print(f"    evaluated {source} in {time.perf_counter() - t:.1f} s (reference cache: {result['reference'].get('cache')})",
@@ -133,7 +133,7 @@ def evaluate_one(source: str, dataset: str, n: int, conditional: bool, data_root
 def _row(label: str, train: str, ev: dict[str, Any]) -> str:
     m = ev["metrics"]
     p = m["prdc"]
-    cas = f"{m['cas']['accuracy']:.3f}" if "cas" in m else "–"
+    cas = f"{m['cas']['accuracy']:.3f} / {m['cas-probe']['accuracy']:.3f}" if "cas" in m else "–"
     return (f"| {label} | {train} | {m['fid']['value']:.2f} | {m['kid']['value']:.4f} ± {m['kid']['std']:.4f} | "
             f"{p['precision']:.3f} | {p['recall']:.3f} | {p['density']:.3f} | {p['coverage']:.3f} | "
             f"{m['c2st']['accuracy']:.3f} | {cas} |")
@@ -153,7 +153,7 @@ def markdown_tables(results: dict[str, Any]) -> str:
         prov = any_ev["metrics"]["fid"]["provenance"]
         parts.append(f"### {dataset}: {prov['n_generated']} generated vs {prov['n_reference']} of `{prov['reference']}`, "
                      f"extractor `{prov['extractor']}`, seed {prov['seed']}\n")
-        parts.append("| model | train s | FID ↓ | KID ↓ | precision ↑ | recall ↑ | density ↑ | coverage ↑ | C2ST acc. (0.5 best) | CAS ↑ |")
+        parts.append("| model | train s | FID ↓ | KID ↓ | precision ↑ | recall ↑ | density ↑ | coverage ↑ | C2ST acc. (0.5 best) | CAS ↑ (CNN / probe) |")
         parts.append("|---|---|---|---|---|---|---|---|---|---|")
         parts += rows
         parts.append("")

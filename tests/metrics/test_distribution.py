@@ -14,6 +14,7 @@ import torch
 
 from turbopix.metrics import _features
 from turbopix.metrics.distribution import (
+    cas_probe,
     FeatureStats,
     c2st,
     cas,
@@ -294,7 +295,7 @@ def test_c2st_mlp_sees_variance_difference():
     assert c2st(x, y, classifier="mlp")["accuracy"] > 0.7
 
 
-def test_cas_on_separable_classes():
+def test_cas_probe_on_separable_classes():
     rng = np.random.default_rng(23)
     centres = rng.normal(size=(3, 16)) * 4
 
@@ -304,11 +305,11 @@ def test_cas_on_separable_classes():
 
     gen, gen_y = sample(600, 1)
     real, real_y = sample(400, 2)
-    r = cas(gen, gen_y, real, real_y)
+    r = cas_probe(gen, gen_y, real, real_y)
     assert r["accuracy"] > 0.95 and len(r["per_class_accuracy"]) == 3
-    assert cas(gen, gen_y, real, real_y) == r
+    assert cas_probe(gen, gen_y, real, real_y) == r
     # A generator that only ever produced class 0 scores the share of class 0 among real test data.
-    collapsed = cas(gen[gen_y == 0], gen_y[gen_y == 0], real, real_y)
+    collapsed = cas_probe(gen[gen_y == 0], gen_y[gen_y == 0], real, real_y)
     assert collapsed["accuracy"] == pytest.approx(np.mean(real_y == 0))
 
 

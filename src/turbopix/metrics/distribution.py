@@ -35,7 +35,8 @@ result table) reads everything it needs from it. Registry info per metric:
 | c2st                | c2st              | probes     | {accuracy, p_value, n_train, n_test}         |
 | inception_score     | is                | classes    | (mean, std)                                  |
 | class_mode_coverage | classes           | classes    | {coverage, kl, covered_classes, num_classes} |
-| cas                 | cas               | probes     | {accuracy, per_class_accuracy, n_train, n_test} |
+| cas_probe           | cas-probe         | probes     | {accuracy, per_class_accuracy, n_train, n_test} |
+| cas                 | cas               | cas        | {accuracy, per_class_accuracy, n_train, n_test, epochs} |
 | ms_ssim_diversity   | ms-ssim-diversity | diversity  | float                                        |
 """
 from __future__ import annotations
@@ -45,7 +46,8 @@ from turbopix.metrics.diversity import diversity, ms_ssim_diversity, sample_pair
 from turbopix.metrics.fid import FeatureStats, feature_stats, fid, frechet_distance
 from turbopix.metrics.kid import kid, mmd2_unbiased, polynomial_kernel
 from turbopix.metrics.prdc import density_coverage, precision_recall, prdc
-from turbopix.metrics.probes import c2st, cas
+from turbopix.metrics.cas import cas
+from turbopix.metrics.probes import c2st, cas_probe
 
 classification_accuracy_score = cas  # the paper's name
 
@@ -53,6 +55,7 @@ __all__ = [
     "FeatureStats",
     "c2st",
     "cas",
+    "cas_probe",
     "class_mode_coverage",
     "class_probabilities",
     "classification_accuracy_score",

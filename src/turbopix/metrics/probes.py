@@ -89,17 +89,19 @@ def c2st(
 
 
 @METRICS.register(
-    "cas",
+    "cas_probe",
+    key="cas-probe",
     kind="distribution",
     higher_is_better=True,
-    description="Classification Accuracy Score: probe trained on generated labelled features, tested on real ones.",
+    description="A cheap CAS analogue: a probe trained on generated labelled features, tested on real ones "
+                "(the published CAS is 'cas').",
     order=8,
     default=False,
     inputs=("generated_features", "generated_labels", "reference_features", "reference_labels"),
     notes={"probe": "StandardScaler, then the classifier, on extractor features", "train": "generated", "test": "reference"},
-    rows=(("CAS accuracy", "{accuracy:.4f}"),),
+    rows=(("CAS probe accuracy", "{accuracy:.4f}"),),
 )
-def cas(
+def cas_probe(
     gen_feats: Any,
     gen_labels: Any,
     real_test_feats: Any,
@@ -108,14 +110,15 @@ def cas(
     seed: int = 0,
     classifier: Classifier = "logistic",
 ) -> dict[str, Any]:
-    """Classification Accuracy Score (Ravuri & Vinyals 2019) on features.
+    """A Classification Accuracy Score analogue (Ravuri & Vinyals 2019) on features.
 
     A fresh classifier is trained on generated samples and the labels they were generated with
     (class-conditional generation) and only those; ``accuracy`` is its accuracy on labelled real
     test data. It is high only when every class's samples are both correct and varied enough to
     generalise. The published CAS trains a full image classifier (a ResNet) on generated images;
     this one trains a probe (module docstring) on extractor features, which is far cheaper and
-    comparable between generators that use the same extractor, but not with published numbers.
+    comparable between generators that use the same extractor, but not with published numbers
+    (``turbopix.metrics.cas`` follows the published protocol).
 
     Returns ``accuracy``, ``per_class_accuracy`` (list indexed by class id, NaN for classes absent
     from the test set), ``n_train`` and ``n_test``. A generator that produced a single class gives a
