@@ -127,7 +127,7 @@ def _mos(rng, d: Design):
             s = list(quality)[t % len(quality)]
             m = int(rng.integers(d.images))
             latent = quality[s] + a[i] + b[s][m] + rng.normal(0, noise)
-            score = int(rng.integers(1, 6)) if r in careless else int(np.clip(np.rint(latent), 1, 5))
+            score = int(rng.integers(1, 6)) if r in careless else min(5, max(1, round(latent)))
             records.append({"rater": r, "image": f"{s}/{m}", "source": s, "score": score})
     sd = math.sqrt(d.rater_sd**2 + d.image_sd**2 + noise**2)
     cuts = np.array([1.5, 2.5, 3.5, 4.5])
