@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from turbopix.rate.stats import (ab_preference, crossed_bootstrap_sums, hype_infinity, keep_raters,
+from turbopix.rate.stats import (ab_preference, bootstrap_p_value, crossed_bootstrap_sums, hype_infinity, keep_raters,
                                  mean_opinion_scores, screen_raters, sign_flip_p_value, weighted_mean)
 
 
@@ -95,18 +95,33 @@ def test_a_clear_preference_is_significant_and_a_coin_flip_is_not():
     assert "raters prefer A" in pref.statement and "significant" in pref.statement
     coin = [_ab(f"r{i}", f"m{j}", (i + j) % 2 == 0) for i in range(12) for j in range(20)]
     pref = ab_preference(coin, "A", "B", n_boot=300)
-    assert pref.p_value == 1.0 and "no significant preference" in pref.statement
+    assert pref.p_value > 0.5 and pref.p_value_raters == 1.0 and "no significant preference" in pref.statement
     assert pref.share.low < 0.5 < pref.share.high
 
 
 def test_one_keen_rater_is_not_enough_for_significance():
     # 60 wins from one rater and a few mixed answers from four others: the sign test (ratings as
-    # independent) calls it, the rater-clustered test does not
+    # independent) calls it, the tests that resample or flip whole raters do not
     records = [_ab("keen", f"m{j}", True) for j in range(60)]
     records += [_ab(f"r{i}", f"m{j}", j % 2 == i % 2) for i in range(4) for j in range(6)]
-    pref = ab_preference(records, "A", "B", n_boot=200)
+    pref = ab_preference(records, "A", "B", n_boot=500)
     assert pref.p_value_sign_test < 1e-6
-    assert pref.p_value > 0.05
+    assert pref.p_value > 0.05 and pref.p_value_raters > 0.05
+    assert pref.share.low < 0.5 and "no significant preference" in pref.statement
+
+
+def test_bootstrap_test_agrees_with_the_interval():
+    rng = np.random.default_rng(3)
+    for k in range(6):
+        records = [_ab(f"r{i}", f"m{j}", rng.random() < 0.5 + 0.03 * k) for i in range(10) for j in range(30)]
+        pref = ab_preference(records, "A", "B", n_boot=400, seed=k)
+        assert (pref.p_value < 0.05) == (pref.share.low > 0.5 or pref.share.high < 0.5), pref
+
+
+def test_bootstrap_p_value():
+    assert bootstrap_p_value(np.linspace(0.51, 0.9, 100)) == pytest.approx(0.01)  # floored at 1/B
+    assert bootstrap_p_value(np.linspace(0.45, 0.9, 100)) == pytest.approx(2 * 12 / 100)
+    assert bootstrap_p_value(np.linspace(0.1, 0.9, 101)) == 1.0
 
 
 def test_sign_flip_p_value_exact_and_sign_test_reference():

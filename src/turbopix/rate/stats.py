@@ -104,19 +104,26 @@ def percentile_interval(replicates: np.ndarray, level: float = LEVEL) -> tuple[f
     return float(low), float(high)
 
 
-def weighted_mean(records: Sequence[Record], value: np.ndarray, n_boot: int = N_BOOT, seed: int = 0,
-                  level: float = LEVEL) -> Estimate:
-    """Mean of ``value`` over the ratings, ``sum(y) / n``, with its crossed-bootstrap interval
-    (replicate mean ``sum_i w_i y_i / sum_i w_i``)."""
+def mean_replicates(records: Sequence[Record], value: np.ndarray, n_boot: int = N_BOOT, seed: int = 0) -> np.ndarray:
+    """Crossed-bootstrap replicates of the mean of ``value``: ``sum_i w_i y_i / sum_i w_i``."""
     if not len(records):
         raise ValueError("no ratings to summarise (were all raters excluded by the gold trials?)")
-    raters = [rec["rater"] for rec in records]
-    images = [rec["image"] for rec in records]
     value = np.asarray(value, dtype=np.float64)
-    sums = crossed_bootstrap_sums(raters, images, np.stack([value, np.ones_like(value)], 1), n_boot, seed)
+    sums = crossed_bootstrap_sums([rec["rater"] for rec in records], [rec["image"] for rec in records],
+                                  np.stack([value, np.ones_like(value)], 1), n_boot, seed)
     with np.errstate(invalid="ignore", divide="ignore"):
-        low, high = percentile_interval(sums[:, 0] / sums[:, 1], level)
-    return Estimate(float(value.mean()), low, high, len(value), len(set(raters)), len(set(images)))
+        return sums[:, 0] / sums[:, 1]
+
+
+def weighted_mean(records: Sequence[Record], value: np.ndarray, n_boot: int = N_BOOT, seed: int = 0,
+                  level: float = LEVEL, replicates: np.ndarray | None = None) -> Estimate:
+    """Mean of ``value`` over the ratings, ``sum(y) / n``, with its crossed-bootstrap interval
+    (``mean_replicates``, or the ``replicates`` given)."""
+    if replicates is None:
+        replicates = mean_replicates(records, value, n_boot, seed)
+    low, high = percentile_interval(replicates, level)
+    return Estimate(float(np.mean(value)), low, high, len(records), len({rec["rater"] for rec in records}),
+                    len({rec["image"] for rec in records}))
 
 
 # --- real vs generated -------------------------------------------------------------------------
@@ -184,7 +191,7 @@ def oriented(records: Sequence[Record], first: str, second: str) -> tuple[list[R
 
 @dataclass(frozen=True)
 class Preference:
-    """``first`` vs ``second``: the preference share with its interval, counts, and the test."""
+    """``first`` vs ``second``: the preference share with its interval, counts, and the tests."""
 
     first: str
     second: str
@@ -192,12 +199,23 @@ class Preference:
     wins: int
     losses: int
     ties: int
-    p_value: float  # rater-clustered sign-flip test (the one the statement uses)
-    p_value_sign_test: float  # exact binomial sign test, ratings taken as independent
+    p_value: float  # two-way bootstrap test (the statement's; agrees with the interval)
+    p_value_raters: float  # sign-flip test clustered by rater (these images taken as fixed)
+    p_value_sign_test: float  # exact binomial sign test, every rating taken as independent
     statement: str = field(default="")
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def bootstrap_p_value(replicates: np.ndarray, null: float = 0.5) -> float:
+    """Two-sided percentile-bootstrap test of ``statistic = null``:
+    ``p = min(1, 2 * min(#(rep <= null), #(rep >= null)) / B)``, floored at ``1/B``. It is the
+    smallest ``1 - level`` at which the percentile interval excludes ``null``, so "significant at
+    0.05" and "the 95% interval excludes 0.5" always agree."""
+    finite = replicates[np.isfinite(replicates)]
+    tail = min(np.sum(finite <= null), np.sum(finite >= null))
+    return float(min(1.0, max(2 * tail, 1) / len(finite)))
 
 
 def sign_flip_p_value(raters: Sequence[object], outcome: np.ndarray, n_perm: int = 20000, seed: int = 0) -> float:
@@ -208,7 +226,7 @@ def sign_flip_p_value(raters: Sequence[object], outcome: np.ndarray, n_perm: int
     sign: ``p = P(|sum_r s_r d_r| >= |T|)`` over independent signs ``s_r = +-1``, enumerated exactly
     for up to 16 raters, else estimated from ``n_perm`` random sign vectors (counting the observed
     one, so p >= 1/(n_perm+1)). Flipping whole raters keeps one rater's ratings together, so a
-    single enthusiastic rater cannot make a difference significant.
+    single enthusiastic rater cannot make a difference significant; the images are taken as fixed.
     """
     r, labels = codes(raters)
     d = np.bincount(r, weights=np.sign(outcome - 0.5), minlength=len(labels))
@@ -227,28 +245,33 @@ def ab_preference(records: Sequence[Record], first: str, second: str, n_boot: in
     """How often ``first`` is preferred to ``second``, ties allowed.
 
     ``share = (wins + ties / 2) / n`` (0.5: no preference), with its crossed-bootstrap interval.
-    Significance: the rater-clustered sign-flip test (``sign_flip_p_value``), and for reference the
-    exact two-sided binomial sign test ``P(Binomial(wins + losses, 1/2) as extreme as wins)`` that
-    drops ties and treats every rating as independent (too optimistic when raters disagree).
+    Significance, in the statement: the two-way bootstrap test of share = 0.5
+    (``bootstrap_p_value``), which generalises over raters and images like the interval and agrees
+    with it. Also reported: the rater-clustered sign-flip test (``sign_flip_p_value``: other raters,
+    these images) and the exact two-sided binomial sign test
+    ``P(Binomial(wins + losses, 1/2) as extreme as wins)``, which drops ties and treats every
+    rating as independent (too optimistic when raters or images differ).
     """
     mine, outcome = oriented(records, first, second)
     if not mine:
         raise ValueError(f"no comparisons of {first!r} with {second!r}")
-    share = weighted_mean(mine, outcome, n_boot, seed, level)
+    replicates = mean_replicates(mine, outcome, n_boot, seed)
+    share = weighted_mean(mine, outcome, level=level, replicates=replicates)
     wins, losses = int(np.sum(outcome == 1)), int(np.sum(outcome == 0))
     ties = len(outcome) - wins - losses
+    p = bootstrap_p_value(replicates)
+    p_raters = sign_flip_p_value([rec["rater"] for rec in mine], outcome, seed=seed)
     p_sign = float(sps.binomtest(wins, wins + losses, 0.5).pvalue) if wins + losses else 1.0
-    p = sign_flip_p_value([rec["rater"] for rec in mine], outcome, seed=seed)
     pct = f"{100 * share.value:.1f}% (95% CI {100 * share.low:.1f}-{100 * share.high:.1f}%)"
-    counts = f"{wins} wins, {losses} losses, {ties} ties from {share.raters} raters"
+    counts = f"{wins} wins, {losses} losses, {ties} ties from {share.raters} raters on {share.images} images"
     if p < alpha:
-        leader = first if wins > losses else second
+        leader = first if share.value > 0.5 else second
         verdict = f"raters prefer {leader}: the difference is significant (p = {p:.3g} < {alpha})"
     else:
-        verdict = f"no significant preference (p = {p:.3g} >= {alpha}): raters could not tell them apart reliably"
+        verdict = f"no significant preference (p = {p:.3g} >= {alpha}): this study cannot say which one raters prefer"
     statement = (f"{first} was preferred to {second} in {pct} of comparisons, ties counting half "
-                 f"({counts}); {verdict}, by a two-sided sign-flip test clustered by rater.")
-    return Preference(first, second, share, wins, losses, ties, p, p_sign, statement)
+                 f"({counts}); {verdict}, by a two-sided bootstrap test over raters and images.")
+    return Preference(first, second, share, wins, losses, ties, p, p_raters, p_sign, statement)
 
 
 # --- attention checks --------------------------------------------------------------------------
