@@ -91,26 +91,39 @@ def normal_mean(f: Callable[[np.ndarray], np.ndarray], sd: float) -> float:
 HERMITE_X, HERMITE_W = np.polynomial.hermite_e.hermegauss(64)
 
 
-def _raters(rng, d: Design, gold: list) -> tuple[list[str], set[str], np.ndarray]:
-    """Rater ids, the careless ones, each rater's effect; appends everyone's gold trials."""
+def _raters(rng, d: Design) -> tuple[list[dict], list[str], set[str], np.ndarray]:
+    """Everyone's gold trials, the rater ids, the careless ones, and each rater's effect."""
     ids = [f"r{i:03d}" for i in range(d.raters)]
     careless = set(ids[: int(round(d.careless * d.raters))])
+    gold = []
     for r in ids:
         miss = 0.5 if r in careless else d.gold_lapse
         gold += [{"rater": r, "correct": bool(rng.random() > miss)} for _ in range(d.gold)]
-    return ids, careless, rng.normal(0, d.rater_sd, d.raters)
+    return gold, ids, careless, rng.normal(0, d.rater_sd, d.raters)
+
+
+def _shown(rng, d: Design, ids: list[str]):
+    """(rater index, rater, image index) for each rater's ``per_rater`` distinct random images."""
+    for i, r in enumerate(ids):
+        for m in rng.choice(d.images, d.per_rater, replace=False):
+            yield i, r, m
+
+
+def _choose(rng, d: Design, careless: bool, p_a: float) -> str:
+    """A comparison's answer: at random if careless, else a tie with chance ``d.ties``, else "a" with ``p_a``."""
+    if careless:
+        return str(rng.choice(["a", "b", "tie"]))
+    return "tie" if rng.random() < d.ties else ("a" if rng.random() < p_a else "b")
 
 
 def _two_afc(rng, d: Design):
     mu = special.logit(0.3)  # fooled 30% of the time on average
-    gold: list = []
-    ids, careless, a = _raters(rng, d, gold)
+    gold, ids, careless, a = _raters(rng, d)
     b = rng.normal(0, d.image_sd, d.images)
     records = []
-    for i, r in enumerate(ids):
-        for m in rng.choice(d.images, d.per_rater, replace=False):
-            fooled = 0.5 if r in careless else special.expit(mu + a[i] + b[m])
-            records.append({"rater": r, "image": f"g{m}", "correct": bool(rng.random() > fooled)})
+    for i, r, m in _shown(rng, d, ids):
+        fooled = 0.5 if r in careless else special.expit(mu + a[i] + b[m])
+        records.append({"rater": r, "image": f"g{m}", "correct": bool(rng.random() > fooled)})
     truth = normal_mean(lambda z: special.expit(mu + z), math.hypot(d.rater_sd, d.image_sd))
     return Study(records, gold, ids, careless, [truth])
 
@@ -118,8 +131,7 @@ def _two_afc(rng, d: Design):
 def _mos(rng, d: Design):
     quality = {"low": 2.2, "mid": 3.0, "high": 3.8}
     noise = 0.7
-    gold: list = []
-    ids, careless, a = _raters(rng, d, gold)
+    gold, ids, careless, a = _raters(rng, d)
     b = {s: rng.normal(0, d.image_sd, d.images) for s in quality}
     records = []
     for i, r in enumerate(ids):
@@ -138,20 +150,14 @@ def _mos(rng, d: Design):
 
 def _ab(rng, d: Design):
     delta = 0.3  # A's advantage in logits
-    gold: list = []
-    ids, careless, a = _raters(rng, d, gold)
+    gold, ids, careless, a = _raters(rng, d)
     b = rng.normal(0, d.image_sd, d.images)
     records = []
-    for i, r in enumerate(ids):
-        for m in rng.choice(d.images, d.per_rater, replace=False):
-            p_a = special.expit(delta + a[i] + b[m])
-            if r in careless:
-                choice = str(rng.choice(["a", "b", "tie"]))
-            else:
-                choice = "tie" if rng.random() < d.ties else ("a" if rng.random() < p_a else "b")
-            flip = rng.random() < 0.5  # randomised sides, as the server shows them
-            records.append({"rater": r, "image": f"c{m}", "a": "B" if flip else "A", "b": "A" if flip else "B",
-                            "choice": {"a": "b", "b": "a"}.get(choice, choice) if flip else choice})
+    for i, r, m in _shown(rng, d, ids):
+        choice = _choose(rng, d, r in careless, special.expit(delta + a[i] + b[m]))
+        flip = rng.random() < 0.5  # randomised sides, as the server shows them
+        records.append({"rater": r, "image": f"c{m}", "a": "B" if flip else "A", "b": "A" if flip else "B",
+                        "choice": {"a": "b", "b": "a"}.get(choice, choice) if flip else choice})
     truth = (1 - d.ties) * normal_mean(lambda z: special.expit(delta + z), math.hypot(d.rater_sd, d.image_sd)) + d.ties / 2
     return Study(records, gold, ids, careless, [truth])
 
@@ -159,8 +165,7 @@ def _ab(rng, d: Design):
 def _bt(rng, d: Design):
     strength = {f"s{k}": 0.4 * k for k in range(5)}  # s4 best, 0.4 logits apart (BT_ORDER)
     names = list(strength)
-    gold: list = []
-    ids, careless, _ = _raters(rng, d, gold)
+    gold, ids, careless, _ = _raters(rng, d)
     records = []
     for r in ids:
         taste = {s: rng.normal(0, 0.2) for s in names}  # raters differ a little in what they like
@@ -168,18 +173,14 @@ def _bt(rng, d: Design):
             x, y = rng.choice(len(names), 2, replace=False)
             sx, sy = names[x], names[y]
             p = special.expit(strength[sx] + taste[sx] - strength[sy] - taste[sy])
-            if r in careless:
-                choice = str(rng.choice(["a", "b", "tie"]))
-            else:
-                choice = "tie" if rng.random() < d.ties else ("a" if rng.random() < p else "b")
+            choice = _choose(rng, d, r in careless, p)
             records.append({"rater": r, "image": f"c{rng.integers(d.images)}", "a": sx, "b": sy, "choice": choice})
     return Study(records, gold, ids, careless, [])
 
 
 def _hype_time(rng, d: Design):
     centre, slope = math.log(250.0), 3.0  # raters' typical 75%-correct point ~250 ms
-    gold: list = []
-    ids, careless, a = _raters(rng, d, gold)
+    gold, ids, careless, a = _raters(rng, d)
     a = a * 0.6  # threshold spread across raters, ln(ms)
     b = rng.normal(0, d.image_sd * 0.4, d.images)
     records = []
@@ -260,7 +261,7 @@ def format_simulation(reports: SimulationReport | list[SimulationReport]) -> str
     rows = [("kind", "repeats", "95% CI coverage", "intervals", "mean width", "true order",
              "careless flagged", "attentive flagged")]
     for r in reports:
-        rows.append((r.kind, str(r.repeats), pct(r.coverage), str(r.intervals),
+        rows.append((r.kind, str(r.repeats), pct(r.coverage), str(r.intervals or "-"),
                      "-" if r.mean_width is None else f"{r.mean_width:.3g}", pct(r.order_recovered),
                      pct(r.careless_excluded), f"{r.attentive_flagged:.2f}/study"))
     widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
