@@ -26,7 +26,7 @@ LAYERS: list[set[str]] = [
     {"loading"},
     {"evaluation"},
     {"api"},
-    {"demo", "pipelines"},
+    {"demo", "pipelines", "rate"},
     {"cli"},
     {"__main__", "__init__"},
 ]
