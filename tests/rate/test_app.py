@@ -125,3 +125,18 @@ def test_the_page_has_keyboard_help_and_pixelated_images(make_study, serve):
     assert "ArrowLeft" in page and "X-CSRF-Token" in page
     cookie = rater.client.get("/").headers.get("set-cookie")
     assert cookie is None  # set once, on the first visit
+
+
+def test_hype_time_exposures_follow_the_staircase(make_study, serve):
+    pytest.importorskip("turbopix.rate.stats_hype_time", reason="the staircase comes from the rating-stats branch")
+    server = serve(make_study("hype-time", trials=8, gold_every=0))
+    rater = server.rater()
+    exposures = []
+    for _ in range(8):
+        view = rater.trial()
+        exposures.append(view["exposure_ms"])
+        conn = sqlite3.connect(server.folder / "study.db")
+        (answer,) = conn.execute("SELECT answer FROM trials WHERE id = ?", (view["trial"],)).fetchone()
+        conn.close()
+        assert rater.rate(view["trial"], answer).status_code == 200  # always right: the exposure must shrink
+    assert all(e > 0 for e in exposures) and exposures[-1] < exposures[0]
