@@ -1,0 +1,99 @@
+"""The rating page in a real browser: Debian's chromium driven by Playwright, rated by keyboard.
+
+Playwright's own browser builds are never downloaded: the test launches /usr/bin/chromium (the
+``chromium`` Debian package, which .ci/run installs) and skips, saying why, where it is absent.
+Set TURBOPIX_SCREENSHOTS=DIR to keep screenshots of the rating page (desktop and phone sizes).
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed (the test extra)")
+if not os.access(CHROMIUM, os.X_OK):
+    pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install chromium; .ci/run does it)", allow_module_level=True)
+
+
+@pytest.fixture
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def shot(page, name: str) -> None:
+    out = os.environ.get("TURBOPIX_SCREENSHOTS")
+    if out:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(out) / name))
+
+
+def wait_for_next(page, done: int) -> None:
+    page.wait_for_function(f"document.getElementById('status').textContent.startsWith('{done} of')")
+
+
+def test_rate_a_2afc_study_by_keyboard(make_study, serve, browser):
+    server = serve(make_study("2afc", trials=6, gold_every=3))
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    page.goto(server.url + "/")
+    page.wait_for_selector("#trial img")
+    # the images are drawn at >= 4x their 28 px, nearest-neighbour
+    assert page.eval_on_selector("#img0", "i => getComputedStyle(i).imageRendering") == "pixelated"
+    assert page.eval_on_selector("#img0", "i => i.naturalWidth") == 28
+    assert page.eval_on_selector("#img0", "i => i.getBoundingClientRect().width") >= 112
+    shot(page, "rating_2afc.png")
+    keys = ["ArrowLeft", "ArrowRight", "1", "2", "ArrowLeft", "ArrowRight"]
+    for i, key in enumerate(keys):
+        page.keyboard.press(key)
+        wait_for_next(page, i + 1)
+    page.wait_for_selector("#finished")
+    conn = sqlite3.connect(server.folder / "study.db")
+    choices = [c for (c,) in conn.execute("SELECT r.choice FROM ratings r JOIN trials t ON t.id = r.trial ORDER BY t.seq")]
+    rts = [rt for (rt,) in conn.execute("SELECT rt_ms FROM ratings")]
+    conn.close()
+    assert choices == ["left", "right", "left", "right", "left", "right"]
+    assert all(rt is not None and rt >= 0 for rt in rts)
+
+
+def test_ab_tie_and_mos_keys_on_a_phone(make_study, serve, browser, tmp_path):
+    server = serve(make_study("ab", sources=2, trials=3, gold_every=0))
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = phone.new_page()
+    page.goto(server.url + "/")
+    page.wait_for_selector("#trial img")
+    boxes = [page.eval_on_selector(sel, "e => e.getBoundingClientRect().right") for sel in ("#img0", "#img1")]
+    assert max(boxes) <= 390  # both images fit side by side on the phone's width
+    shot(page, "rating_ab_phone.png")
+    for i, key in enumerate(["Space", "0", "ArrowRight"]):
+        page.keyboard.press(key)
+        wait_for_next(page, i + 1) if i < 2 else page.wait_for_selector("#finished")
+    conn = sqlite3.connect(server.folder / "study.db")
+    assert [c for (c,) in conn.execute("SELECT r.choice FROM ratings r JOIN trials t ON t.id = r.trial ORDER BY t.seq")] == ["tie", "tie", "right"]
+    conn.close()
+    phone.close()
+
+
+def test_mos_by_number_keys_and_tap(make_study, serve, browser):
+    server = serve(make_study("mos", sources=1, trials=3, gold_every=0))
+    page = browser.new_page(viewport={"width": 800, "height": 700})
+    page.goto(server.url + "/")
+    page.wait_for_selector("#trial img")
+    shot(page, "rating_mos.png")
+    page.keyboard.press("7")  # not a score: ignored
+    page.keyboard.press("4")
+    wait_for_next(page, 1)
+    page.keyboard.press("2")
+    wait_for_next(page, 2)
+    page.click("button[data-choice='5']")
+    page.wait_for_selector("#finished")
+    conn = sqlite3.connect(server.folder / "study.db")
+    assert [c for (c,) in conn.execute("SELECT r.choice FROM ratings r JOIN trials t ON t.id = r.trial ORDER BY t.seq")] == ["4", "2", "5"]
+    conn.close()
