@@ -21,6 +21,9 @@ def test_quick_demo_on_digits(tmp_path, capsys):
     assert "dcgan/samples/final.png" in html and "test ELBO" in html
     assert "Sample quality" not in html  # no shipped extractor for 8x8 digits
     assert (out / "samples_overview.png").exists()
+    # the ready-made rating study of the demo's models is a valid study: it prepares
+    assert "turbopix rate serve --study" in html
+    assert main(["rate", "serve", "--study", str(out / "study.toml"), "--prepare-only"]) == 0
     assert Image.open(out / "vae" / "reconstructions.png").size == (8 * 10 + 2, 8 * 10 + 2)  # 4 pairs of rows of 8
     # a second run refuses to replace the first without --overwrite
     capsys.readouterr()

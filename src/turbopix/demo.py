@@ -92,11 +92,24 @@ def run_demo(out: Path, *, data: str = "mnist", data_root: str | Path | None = N
     summary = {"data": data_name, "quick": quick, "total_seconds": total, "threads": torch.get_num_threads(),
                "torch": torch.__version__, "machine": platform.processor() or platform.machine(), "runs": rows}
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+    atomic_write_text(out / STUDY_FILE, _study_toml(rows, data_name))
     _overview([out / r["model"] / "samples" / "final.png" for r in rows], out / "samples_overview.png")
     report = out / "report.html"
     atomic_write_text(report, _html(summary, out))
     print(f"demo finished in {total:.0f} s")
     return report
+
+
+STUDY_FILE = "study.toml"
+
+
+def _study_toml(rows: list[dict[str, Any]], data_name: str) -> str:
+    """A ready-made human-rating study of the demo's models (``turbopix rate serve --study ...``):
+    mean opinion scores of each model's samples beside real test images (docs/rating.md)."""
+    sources = "\n".join(f'{r["model"].replace("-", "_")} = "{r["model"]}/model.safetensors"' for r in rows)
+    return (f'name = "turbopix demo: how good do the samples look?"\nkind = "mos"\nimages_per_source = 30\n'
+            f'trials_per_rater = 40\ngold_every = 10\nseed = 0\nreal = "data:{data_name}:test"\n\n'
+            f"[sources]\n{sources}\n")
 
 
 def _overview(grids: list[Path], path: Path, gap: int = 12) -> None:
@@ -141,6 +154,9 @@ def _html(summary: dict[str, Any], out: Path) -> str:
         f"<b>{summary['total_seconds']:.0f} s</b> on {summary['threads']} threads, torch {e(summary['torch'])}."
         + (" <b>Quick mode: a smoke test, samples are not meant to look like digits.</b>" if summary["quick"] else "")
         + "</p>",
+        f"<p>Rate the samples yourself: <code>pip install -e \".[rate]\"</code>, then "
+        f"<code>turbopix rate serve --study {e(str(out / STUDY_FILE))}</code> (<a href='{STUDY_FILE}'>{STUDY_FILE}</a>; "
+        "see docs/rating.md).</p>",
         "<h2>Runs</h2><table><tr><th>model</th><th>steps</th><th>train time (s)</th><th>images/s</th>"
         "<th>final losses</th><th>test ELBO (nats/image)</th></tr>",
     ]
