@@ -66,7 +66,7 @@ def _images_by_stem(folder: Path) -> dict[str, Path]:
         raise CompareError(f"'{folder}' is not a folder")
     found: dict[str, Path] = {}
     for p in sorted(folder.iterdir()):
-        if p.name.startswith(".") or not p.is_file() or p.suffix.lower() not in IMAGE_EXTENSIONS:
+        if p.name.startswith(".") or p.is_dir() or p.suffix.lower() not in IMAGE_EXTENSIONS:
             continue
         if p.stem in found:
             raise AmbiguousNameError(
