@@ -94,6 +94,10 @@ class AcceleratedGenerator(AcceleratedModel):
     def check_labels(self, labels: torch.Tensor, n: int) -> torch.Tensor:
         return self.model.check_labels(labels, n)
 
+    def sample_inputs(self, n: int, *, labels: torch.Tensor | None = None,
+                      seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.model.sample_inputs(n, labels=labels, seed=seed)
+
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Images (B, C, H, W) in [-1, 1] from latents, computed by the artifact's runtime."""
         if self.num_classes and labels is None:
@@ -109,7 +113,7 @@ class AcceleratedGenerator(AcceleratedModel):
     @torch.no_grad()
     def sample(self, n: int, *, labels: torch.Tensor | None = None, seed: int | None = None) -> torch.Tensor:
         """Same contract (and, for a given seed, the same latents) as ``ImageGenerator.sample``."""
-        z, labels = self.model.sample_inputs(n, labels=labels, seed=seed)
+        z, labels = self.sample_inputs(n, labels=labels, seed=seed)
         return self.generate(z, labels)
 
 

@@ -98,16 +98,28 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
 
 def describe_range(meta: typing.Mapping[str, Any]) -> str:
     """The declared bounds in words: ``>= 0 and < 1`` ('' when there are none)."""
-    return " and ".join(f"{op} {meta[key]:g}" for key, (op, _) in BOUNDS.items() if key in meta)
+    return " and ".join(f"{op} {_number(meta[key])}" for key, (op, _) in BOUNDS.items() if key in meta)
 
 
-def check_range(name: str, value: Any, meta: typing.Mapping[str, Any]) -> None:
-    """Raise :class:`OptionValueError` if ``value`` (or an element of a tuple) is out of bounds."""
+def _number(v: float) -> str:
+    return str(v) if isinstance(v, int) else f"{v:g}"
+
+
+def check_range(name: str, value: Any, meta: typing.Mapping[str, Any], error: type[Exception] = None) -> None:  # type: ignore[assignment]
+    """Raise ``error`` (:class:`OptionValueError` by default) if ``value`` (or an element of a
+    tuple) is out of bounds."""
     for v in value if isinstance(value, tuple) else (value,):
         if v is None or isinstance(v, bool) or not isinstance(v, (int, float)):
             continue
         if not all(holds(v, meta[key]) for key, (_, holds) in BOUNDS.items() if key in meta):
-            raise OptionValueError(f"{{option:{name}}} must be {describe_range(meta)}; got {v!r}")
+            raise (error or OptionValueError)(f"{{option:{name}}} must be {describe_range(meta)}; got {v!r}")
+
+
+def check_fields(cfg: Any, error: type[Exception] | None = None) -> None:
+    """Check every field of the config ``cfg`` against its declared range: for ``__post_init__``,
+    so a config built directly (not through :func:`config_from_dict`) is checked too."""
+    for f in dataclasses.fields(cfg):
+        check_range(f.name, getattr(cfg, f.name), f.metadata, error)
 
 
 # ---------------------------------------------------------------- argparse from dataclasses

@@ -108,8 +108,6 @@ def compare_folders(a: str | Path, b: str | Path, config: CompareConfig | None =
          "count": number of pairs}
     """
     cfg = build_config(CompareConfig, config, options, what="compare_folders()")
-    if cfg.crop < 0:
-        raise CompareError(f"{{option:crop}} must be >= 0, got {cfg.crop}")
     folder_a, folder_b = Path(a), Path(b)
     functions = {name: _paired_metric(name) for name in split_names(cfg.metrics)}
     if not functions:
