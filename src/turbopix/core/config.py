@@ -39,7 +39,8 @@ class OptionTypeError(OptionMessage, TypeError):
 def opt(default: Any, help: str, **kw: Any) -> Any:
     """A dataclass field with its help text (shown by ``--help`` and in docs) and, for numbers, its
     bounds: ``min``/``max`` (inclusive), ``above``/``below`` (strict). A None default is 'not
-    given' and is not checked; a tuple's bounds apply to each element."""
+    given' and is not checked; a tuple's bounds apply to each element. ``resumable=True`` marks a
+    training option that ``resume`` may change (``training/provenance.py``)."""
     if isinstance(default, (list, dict, set)):
         return field(default_factory=lambda: type(default)(default), metadata={"help": help, **kw})
     return field(default=default, metadata={"help": help, **kw})
@@ -187,7 +188,8 @@ def given_args(ns: argparse.Namespace, cls: type) -> dict[str, Any]:
 # ---------------------------------------------------------------- training options
 @dataclass
 class TrainConfig:
-    steps: int = opt(2000, "optimizer steps to train for (a GAN step updates D then G)", min=1)
+    steps: int = opt(2000, "optimizer steps to train for (a GAN step updates D then G); may grow on resume",
+                     min=1, resumable=True)
     batch_size: int = opt(64, "images per step (the global batch, split across processes)", min=1)
     lr: Optional[float] = opt(None, "learning rate; default per family (GAN 2e-4, VAE/AE 1e-3)", above=0)
     beta1: Optional[float] = opt(None, "Adam beta1; default per family (GAN 0.5 as in DCGAN, else 0.9)", min=0, below=1)
@@ -195,11 +197,11 @@ class TrainConfig:
     ema_decay: float = opt(0.999, "decay of the EMA of generator weights used for sampling; 0 turns EMA off",
                            min=0, below=1)
     seed: int = opt(0, "seed for weights, data order and latent noise (a run is reproducible from it)")
-    log_every: int = opt(50, "steps between log lines (log.jsonl) and progress-bar updates", min=1)
-    sample_every: int = opt(500, "steps between sample grids written to samples/; 0 turns them off", min=0)
-    ckpt_every: int = opt(500, "steps between checkpoints written to checkpoints/; 0 keeps only the final one", min=0)
-    keep_ckpts: int = opt(3, "how many recent checkpoints to keep (older ones are deleted)", min=1)
-    threads: Optional[int] = opt(None, "torch CPU threads (default: torch's choice); fix it for bit-exact resume", min=1)
-    progress: bool = opt(True, "show a progress bar")
+    log_every: int = opt(50, "steps between log lines (log.jsonl) and progress-bar updates", min=1, resumable=True)
+    sample_every: int = opt(500, "steps between sample grids written to samples/; 0 turns them off", min=0, resumable=True)
+    ckpt_every: int = opt(500, "steps between checkpoints written to checkpoints/; 0 keeps only the final one", min=0, resumable=True)
+    keep_ckpts: int = opt(3, "how many recent checkpoints to keep (older ones are deleted)", min=1, resumable=True)
+    threads: Optional[int] = opt(None, "torch CPU threads (default: torch's choice); fix it for bit-exact resume", min=1, resumable=True)
+    progress: bool = opt(True, "show a progress bar", resumable=True)
     sync_bn: bool = opt(False, "on several processes, batch norm uses the statistics of the global batch "
                         "(SyncBatchNorm), as one process would; accepted and a no-op on one process")
