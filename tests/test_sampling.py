@@ -58,7 +58,7 @@ def test_a_conditional_interpolation_keeps_one_class_per_row_or_takes_labels(gan
 def test_interpolation_sizes_are_checked_by_name(vae):
     with pytest.raises(ValueError) as info:
         interpolation_grid(vae, rows=0, steps=3, seed=0)
-    assert render(info.value, "cli") == "--rows must be >= 1; got 0"
+    assert render(info.value, "cli") == "--rows must be >= 1 and <= 100; got 0"
 
 
 def test_reconstruction_pairs_rows_of_eight(vae):
@@ -77,3 +77,72 @@ def test_reconstruction_pairs_rows_of_eight(vae):
 def test_reconstruction_needs_an_encoder(gan):
     with pytest.raises(ValueError, match="has no encoder"):
         reconstruction_grid(gan, torch.zeros(8, 1, 8, 8))
+
+
+# ---------------------------------------------------------------- write_samples: chunks and outputs
+def test_chunked_samples_equal_one_batch_in_every_format(gan, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from turbopix.sampling import SampleConfig, to_uint8, write_samples
+
+    labels = ",".join(str(i % 10) for i in range(7))
+    whole = to_uint8(gan.sample(37, labels=torch.tensor([i % 7 % 10 for i in range(37)]), seed=5))
+    for chunk in (1, 5, 37, 100):
+        cfg = SampleConfig(n=37, format="npz", label=labels, seed=5, chunk=chunk)
+        arrays = np.load(write_samples(gan, tmp_path / f"c{chunk}.npz", cfg, progress=False))
+        assert np.array_equal(arrays["images"], whole), chunk
+        assert arrays["labels"].tolist() == [i % 7 % 10 for i in range(37)]
+    folder = write_samples(gan, tmp_path / "dir", SampleConfig(n=37, format="png-dir", label=labels, seed=5, chunk=4))
+    read = np.stack([np.asarray(Image.open(p)) for p in sorted(folder.iterdir())])
+    assert np.array_equal(read, whole[..., 0])
+
+
+def test_png_dir_overwrite_leaves_no_stale_images_and_no_temporary_folder(gan, tmp_path):
+    from turbopix.core.atomic import OutputError, OutputExistsError
+    from turbopix.sampling import SampleConfig, write_samples
+
+    out = tmp_path / "samples"
+    write_samples(gan, out, SampleConfig(n=12, format="png-dir"))
+    with pytest.raises(OutputExistsError):
+        write_samples(gan, out, SampleConfig(n=3, format="png-dir"))
+    write_samples(gan, out, SampleConfig(n=3, format="png-dir"), overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == ["00000.png", "00001.png", "00002.png"]
+    assert [p.name for p in tmp_path.iterdir()] == ["samples"]  # the old folder and the temporary one are gone
+    (out / "notes.txt").write_text("mine")  # a folder sample did not write is never replaced
+    with pytest.raises(OutputError, match="notes.txt"):
+        write_samples(gan, out, SampleConfig(n=3, format="png-dir"), overwrite=True)
+    assert (out / "notes.txt").exists()
+
+
+def test_grid_extension_picks_the_format(gan, tmp_path):
+    from PIL import Image
+
+    from turbopix.sampling import OutputFormatError, SampleConfig, write_samples
+
+    for name, fmt in [("g.jpg", "JPEG"), ("g.JPEG", "JPEG"), ("g.png", "PNG"), ("g.webp", "WEBP"), ("g.bmp", "BMP")]:
+        assert Image.open(write_samples(gan, tmp_path / name, SampleConfig(n=4))).format == fmt
+    for bad in ("g.txt", "g", "g.gif.zip"):
+        with pytest.raises(OutputFormatError, match="out takes .png"):
+            write_samples(gan, tmp_path / bad, SampleConfig(n=4))
+        assert not (tmp_path / bad).exists()
+    with pytest.raises(OutputFormatError, match="too many for one grid"):
+        write_samples(gan, tmp_path / "huge.png", SampleConfig(n=10_001))
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(gan, tmp_path, monkeypatch):
+    import errno
+
+    from turbopix.core.atomic import OutputError
+    from turbopix.sampling import SampleConfig, write_samples
+
+    out = tmp_path / "s.npz"
+    out.write_bytes(b"old")
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("turbopix.sampling._write_npz", full_disk)
+    with pytest.raises(OutputError, match="cannot write .*s.npz: No space left on device"):
+        write_samples(gan, out, SampleConfig(n=4, format="npz"), overwrite=True)
+    assert out.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["s.npz"]

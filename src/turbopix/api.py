@@ -12,6 +12,7 @@ from .data import ImageData, load_dataset
 from .models import ImageGenerator, create_model
 from .training import TrainingError, TrainingOptionError, TrainResult
 from .training import distributed
+from .training.provenance import FIXED_HINT
 from .training import train as _train_loop
 
 
@@ -54,6 +55,11 @@ def _train(
     model_options = dict(model_options or {})
     if resume:
         run = dist.on_main(lambda: _read_run(out))  # rank 0's run directory: other machines need none
+        # before any data is loaded (the loop checks the rest against the checkpoint)
+        for name, given, recorded in (("model", model, run["model"]), ("data", data, run["data"])):
+            if isinstance(given, str) and given != recorded:
+                raise TrainingOptionError(f"{{option:resume=True}}: the run in {out} has {{option:{name}={recorded}}}, "
+                                          f"not {given}; {FIXED_HINT}")
         model = model if model is not None else run["model"]
         data = data if data is not None else run["data"]
         model_options = {**run["config"], **model_options}
@@ -82,9 +88,18 @@ def _train(
 
 def _read_run(out: Path) -> dict[str, Any]:
     path = out / "run.json"
-    if not path.exists():
+    if not path.is_file():
         raise TrainingError(f"{{option:resume=True}}: {path} not found; is {out} a turbopix run directory?")
-    return json.loads(path.read_text())
+    try:
+        run = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise TrainingError(f"{path}: damaged run record ({e}); it cannot be resumed") from None
+    types = {"model": str, "data": str, "config": dict, "train": dict}
+    wrong = [k for k, t in types.items() if not isinstance(run, dict) or not isinstance(run.get(k), t)]
+    if wrong:
+        raise TrainingError(f"{path}: damaged run record ({', '.join(wrong)} missing or of the wrong type); "
+                            "it cannot be resumed")
+    return run
 
 
 __all__ = ["train", "config_to_dict"]

@@ -58,7 +58,7 @@ def run_demo(out: Path, *, data: str = "mnist", data_root: str | Path | None = N
              overwrite: bool = False) -> Path:
     out = Path(out)
     earlier = (out / "report.html").exists() or any((out / r.model).exists() for r in RECIPES)
-    refuse_overwrite(out, overwrite, exists=earlier, what="a demo")
+    refuse_overwrite(out, overwrite, exists=earlier, what="a demo", folder=True)
     if earlier:
         for r in RECIPES:
             shutil.rmtree(out / r.model, ignore_errors=True)

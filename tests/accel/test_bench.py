@@ -72,13 +72,15 @@ def test_cli_errors_are_messages(mlpgan_ckpt, tmp_path, capsys):
 def test_options_are_checked_and_named_in_the_callers_terms(mlpgan_ckpt, tmp_path, capsys):
     from turbopix.accel.config import AccelOptionError, BenchConfig
 
-    with pytest.raises(AccelOptionError, match="rounds must be at least 1"):
+    with pytest.raises(ValueError, match="rounds must be >= 1"):
         bench(mlpgan_ckpt, rounds=0)
+    with pytest.raises(AccelOptionError, match="target_s must be > 0"):  # a config built directly is checked too
+        BenchConfig(target_s=0)
     with pytest.raises(TypeError, match="unknown option.*rouds.*Valid options: .*rounds"):
         bench(mlpgan_ckpt, rouds=2)
     assert BenchConfig(ref="none").ref is None and BenchConfig(batches=[2, 4]).batches == (2, 4)
     assert main(["bench", str(mlpgan_ckpt), "--rounds", "0"]) == 2
-    assert "--rounds must be at least 1" in capsys.readouterr().err
+    assert "--rounds must be >= 1" in capsys.readouterr().err
     (tmp_path / "a").mkdir()
     with pytest.raises(FileExistsError, match="pass overwrite=True"):
         accelerate(mlpgan_ckpt, "eager", tmp_path / "a", log=lambda s: None)

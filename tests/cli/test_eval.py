@@ -122,6 +122,6 @@ def test_eval_source_may_follow_the_options(checkpoint, capsys):
 
 def test_eval_errors_name_flags(checkpoint, capsys):
     assert main(["eval", checkpoint, *EVAL, "-n", "1"]) == 2
-    assert "--n must be at least 2" in capsys.readouterr().err
+    assert "--n must be >= 2" in capsys.readouterr().err
     assert main(["eval", checkpoint, *EVAL, "--metrics", ""]) == 2
     assert "--metrics is empty" in capsys.readouterr().err

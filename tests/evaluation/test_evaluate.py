@@ -173,7 +173,7 @@ def test_default_extractor_comes_from_the_reference(tiny_models, shared_data):
     [
         ({"metrics": "fid,nope"}, "unknown metric"),
         ({"metrics": ""}, "no metrics"),
-        ({"n": 1}, "at least 2"),
+        ({"n": 1}, "n must be >= 2"),
         ({"ref": "digits:valid"}, "unknown split"),
         ({"ref": "nosuchdata"}, "unknown dataset"),
         ({"extractor": None}, "no default feature extractor"),

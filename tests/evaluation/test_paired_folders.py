@@ -147,5 +147,5 @@ def test_options_come_from_compare_config(tmp_path: Path) -> None:
     assert compare_folders(a, b, CompareConfig(crop=3), metrics=["psnr"], crop=0)["settings"]["crop"] == 0
     with pytest.raises(TypeError, match="unknown option.*cropping"):
         compare_folders(a, b, cropping=3)
-    with pytest.raises(CompareError, match="crop must be >= 0"):
+    with pytest.raises(ValueError, match="crop must be >= 0"):
         compare_folders(a, b, crop=-1)

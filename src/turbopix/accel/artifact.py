@@ -94,6 +94,10 @@ class AcceleratedGenerator(AcceleratedModel):
     def check_labels(self, labels: torch.Tensor, n: int) -> torch.Tensor:
         return self.model.check_labels(labels, n)
 
+    def sample_inputs(self, n: int, *, labels: torch.Tensor | None = None,
+                      seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.model.sample_inputs(n, labels=labels, seed=seed)
+
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Images (B, C, H, W) in [-1, 1] from latents, computed by the artifact's runtime."""
         if self.num_classes and labels is None:
@@ -109,7 +113,7 @@ class AcceleratedGenerator(AcceleratedModel):
     @torch.no_grad()
     def sample(self, n: int, *, labels: torch.Tensor | None = None, seed: int | None = None) -> torch.Tensor:
         """Same contract (and, for a given seed, the same latents) as ``ImageGenerator.sample``."""
-        z, labels = self.model.sample_inputs(n, labels=labels, seed=seed)
+        z, labels = self.sample_inputs(n, labels=labels, seed=seed)
         return self.generate(z, labels)
 
 
@@ -123,20 +127,77 @@ def is_artifact(path: str | Path) -> bool:
     return (Path(path) / ARTIFACT_FILE).is_file()
 
 
+class ArtifactError(CheckpointError):
+    """An artifact folder that cannot be loaded: tampered, incomplete or structurally wrong
+    ``artifact.json``, or a file reference that leaves the folder. The message names the file."""
+
+
+RUNTIME_KINDS = ("torch", "onnxruntime", "openvino")
+# artifact.json's structure: key -> type, for the top level and for "runtime" (kind-specific below)
+_TOP = {"format": str, "format_version": int, "recipe": str, "runtime": dict, "checks": dict}
+_RUNTIME = {"kind": str, "label": str, "file": str, "precision": str, "int8": bool, "bf16": bool,
+            "channels_last": bool, "compile": bool}
+
+
 def read_artifact_metadata(path: str | Path) -> dict[str, Any]:
+    """artifact.json of the folder ``path``, with its structure checked (types, required keys,
+    runtime kind); file references are checked when they are opened (:func:`artifact_file`)."""
     path = Path(path)
     file = path / ARTIFACT_FILE
     if not file.is_file():
-        raise CheckpointError(f"{path} is not an accelerated artifact (no {ARTIFACT_FILE}); make one with 'turbopix accelerate'")
+        raise ArtifactError(f"{path} is not an accelerated artifact (no {ARTIFACT_FILE}); make one with 'turbopix accelerate'")
+    if file.stat().st_size > 2**24:
+        raise ArtifactError(f"{file}: {file.stat().st_size} bytes is not artifact metadata (they take a few KB)")
     try:
         meta = json.loads(file.read_text())
-    except json.JSONDecodeError as e:
-        raise CheckpointError(f"{file}: corrupt artifact metadata ({e})") from None
-    if meta.get("format") != ARTIFACT_FORMAT:
-        raise CheckpointError(f"{file}: not a turbopix artifact (format {meta.get('format')!r})")
-    if meta.get("format_version", 0) > ARTIFACT_VERSION:
-        raise CheckpointError(f"{file}: artifact format version {meta['format_version']}; this turbopix reads up to {ARTIFACT_VERSION}: upgrade turbopix")
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ArtifactError(f"{file}: corrupt artifact metadata ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != ARTIFACT_FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise ArtifactError(f"{file}: not a turbopix artifact (format {found!r})")
+    _check_types(meta, _TOP, file, "")
+    if meta["format_version"] > ARTIFACT_VERSION:
+        raise ArtifactError(f"{file}: artifact format version {meta['format_version']}; this turbopix reads up to {ARTIFACT_VERSION}: upgrade turbopix")
+    runtime = meta["runtime"]
+    _check_types(runtime, {"kind": str}, file, "runtime.")
+    _check_types(runtime, {k: t for k, t in _RUNTIME.items() if k in runtime}, file, "runtime.")
+    if runtime["kind"] not in RUNTIME_KINDS:
+        raise ArtifactError(f"{file}: unknown runtime kind {runtime['kind']!r} (written by a newer turbopix?)")
+    if runtime["kind"] != "torch":
+        _check_types(runtime, {"file": str}, file, "runtime.")
     return meta
+
+
+def _check_types(obj: dict[str, Any], types: dict[str, type], file: Path, prefix: str) -> None:
+    for key, kind in types.items():
+        if key not in obj:
+            raise ArtifactError(f"{file}: '{prefix}{key}' is missing; the artifact is incomplete or was edited")
+        value = obj[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ArtifactError(f"{file}: '{prefix}{key}' must be {_TYPE_NAMES[kind]}, got {json.dumps(value)[:60]}")
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", dict: "a JSON object", bool: "true or false"}
+
+
+def artifact_file(folder: str | Path, name: str) -> Path:
+    """The file ``name`` of the artifact ``folder``, confined to it: a bare file name (no folder
+    part, no ``..``, not absolute) that is a regular file inside the folder, also after following
+    symlinks. artifact.json is data anyone may hand over; it must not point the runtime elsewhere."""
+    folder = Path(folder)
+    where = f"{folder / ARTIFACT_FILE}"
+    if not name or name in (".", "..") or "/" in name or "\\" in name or Path(name).is_absolute():
+        raise ArtifactError(f"{where}: file reference {name!r} must be a file name inside the artifact folder")
+    path = folder / name
+    try:
+        inside = path.resolve(strict=True).is_relative_to(folder.resolve(strict=True))
+    except (OSError, RuntimeError):
+        raise ArtifactError(f"artifact {folder} lacks its file {name}") from None
+    if not inside:
+        raise ArtifactError(f"{where}: {name} is a link to {path.resolve()}, outside the artifact folder; refusing it")
+    if not path.is_file():
+        raise ArtifactError(f"artifact {folder}: {name} is not a regular file")
+    return path
 
 
 def build_runner(model: ImageModel, runtime: dict[str, Any], folder: Path | None = None) -> Runner:
@@ -154,14 +215,13 @@ def build_runner(model: ImageModel, runtime: dict[str, Any], folder: Path | None
         return TorchRunner(channels_last(model) if cl else model.eval(), name)
     if folder is None:
         raise ValueError(f"a {kind} runtime needs the artifact folder holding its model file")
-    file = folder / runtime["file"]
-    if not file.is_file():
-        raise CheckpointError(f"artifact {folder} lacks its runtime file {runtime['file']}")
+    file = artifact_file(folder, runtime["file"])
     if kind == "onnxruntime":
         return OnnxRuntimeRunner(file, name)
     if kind == "openvino":
+        artifact_file(folder, file.with_suffix(".bin").name)  # the weights OpenVINO reads beside the .xml
         return OpenVINORunner(file, precision=runtime.get("precision", "f32"), name=name)
-    raise CheckpointError(f"artifact {folder}: unknown runtime kind {kind!r} (written by a newer turbopix?)")
+    raise ArtifactError(f"artifact {folder}: unknown runtime kind {kind!r} (written by a newer turbopix?)")
 
 
 def load_artifact(path: str | Path) -> AcceleratedModel:
@@ -171,5 +231,5 @@ def load_artifact(path: str | Path) -> AcceleratedModel:
 
     folder = Path(path)
     meta = read_artifact_metadata(folder)
-    model = load_model_file(folder / MODEL_FILE)
+    model = load_model_file(artifact_file(folder, MODEL_FILE))
     return accelerated(model, build_runner(model, meta["runtime"], folder), meta)

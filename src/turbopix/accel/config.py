@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, Optional, TypeVar
 
-from ..core.config import config_from_dict, config_to_dict, opt
+from ..core.config import check_fields, config_from_dict, config_to_dict, opt
 from ..core.errors import OptionMessage
 
 C = TypeVar("C")
@@ -26,58 +26,47 @@ def _none(text: Optional[str]) -> Optional[str]:
     return None if text is None or text.lower() == "none" else text
 
 
-def _at_least(config: Any, minimum: float, *names: str) -> None:
-    for name in names:
-        value = getattr(config, name)
-        if value is not None and value < minimum:
-            raise AccelOptionError(f"{{option:{name}}} must be at least {minimum:g}, got {value}")
-
-
 @dataclass
 class QualityOptions:
     """How the quality cost against eager fp32 is measured (both commands)."""
 
-    quality_n: int = opt(2000, "inputs run through the variant and eager fp32 to compare their images; 0 skips the comparison")
+    quality_n: int = opt(2000, "inputs run through the variant and eager fp32 to compare their images; 0 skips the comparison",
+                         min=0)
     ref: Optional[str] = opt("auto", "FID reference set, for generators ('auto': the test split of the training data; 'none': skip FID)")
     data_root: Optional[str] = opt(None, "dataset folder; None: $TURBOPIX_DATA")
 
     def __post_init__(self) -> None:
         self.ref = _none(self.ref)
-        _at_least(self, 0, "quality_n")
+        check_fields(self, AccelOptionError)
 
 
 @dataclass
 class AccelerateConfig(QualityOptions):
     calib: Optional[str] = opt("auto", "int8 calibration data, e.g. mnist:train ('auto': the training data's train split; "
                                        "'none': the model's example inputs only)")
-    calib_size: int = opt(512, "calibration inputs for int8")
-    finetune_steps: int = opt(500, "distillation steps after pruning (0: no recovery)")
-    distill_steps: int = opt(2000, "distillation steps of a distill step")
+    calib_size: int = opt(512, "calibration inputs for int8", min=1)
+    finetune_steps: int = opt(500, "distillation steps after pruning (0: no recovery)", min=0)
+    distill_steps: int = opt(2000, "distillation steps of a distill step", min=1)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.calib = _none(self.calib)
-        _at_least(self, 1, "calib_size", "distill_steps")
-        _at_least(self, 0, "finetune_steps")
 
 
 @dataclass
 class BenchConfig(QualityOptions):
-    batches: tuple[int, ...] = opt((1, 64, 256), "batch sizes to time")
-    rounds: int = opt(5, "interleaved timing rounds (medians are reported)")
-    target_s: float = opt(0.3, "seconds each (variant, batch) is timed per round")
+    batches: tuple[int, ...] = opt((1, 64, 256), "batch sizes to time", min=1)
+    rounds: int = opt(5, "interleaved timing rounds (medians are reported)", min=1)
+    target_s: float = opt(0.3, "seconds each (variant, batch) is timed per round", above=0)
     memory: bool = opt(True, "measure peak memory, in one subprocess per variant")
     steady_malloc: bool = opt(True, "raise glibc's mmap threshold first (eager PyTorch at large batches swung 2x without it)")
-    threads: Optional[int] = opt(None, "CPU threads for every variant and runtime; None: torch's choice")
+    threads: Optional[int] = opt(None, "CPU threads for every variant and runtime; None: torch's choice", min=1)
 
     def __post_init__(self) -> None:
-        super().__post_init__()
         self.batches = tuple(self.batches)
-        if not self.batches or min(self.batches) < 1:
-            raise AccelOptionError(f"{{option:batches}} takes batch sizes of at least 1; got {self.batches}")
-        _at_least(self, 1, "rounds", "threads")
-        if not self.target_s > 0:
-            raise AccelOptionError(f"{{option:target_s}} must be positive, got {self.target_s}")
+        if not self.batches:
+            raise AccelOptionError("{option:batches} needs at least one batch size")
+        super().__post_init__()
 
 
 def resolve(cls: type[C], config: C | None, options: dict[str, Any]) -> C:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core.atomic import refuse_overwrite
+from ..core.atomic import OutputError, refuse_overwrite
 from ..core.hashing import sha256_file
 from ..models.base import ImageModel, unwrap
 from ..models.io import load_model_file, save
@@ -136,7 +136,11 @@ def accelerate(
     from .quality import QualityProbe
 
     cfg = resolve(AccelerateConfig, config, options)
-    out = refuse_overwrite(out, overwrite, what="an artifact" if (Path(out) / ARTIFACT_FILE).exists() else "")
+    out = refuse_overwrite(out, overwrite, what="an artifact" if (Path(out) / ARTIFACT_FILE).exists() else "", folder=True)
+    if Path(out).is_dir() and not (Path(out) / ARTIFACT_FILE).exists() and any(Path(out).iterdir()):
+        # an overwrite replaces the whole folder: never a folder that is not an artifact
+        raise OutputError(f"{out} is a folder with other files, not an artifact; {{option:overwrite}} only "
+                          "replaces artifacts: choose a new {option:out}")
     steps = parse_recipe(recipe)
     start = time.perf_counter()
     teacher, source_info = _load_source(source)

@@ -10,8 +10,8 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("list", help="registered models and datasets")
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("info", help="print a checkpoint's metadata")
-    p.add_argument("checkpoint")
+    p = sub.add_parser("info", help="print the metadata of a checkpoint or an accelerated artifact folder")
+    p.add_argument("checkpoint", help="a model.safetensors, a training checkpoint or an artifact folder")
     p.set_defaults(func=cmd_info)
 
 
@@ -30,9 +30,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from ..accel.artifact import MODEL_FILE, artifact_file, is_artifact, read_artifact_metadata
     from ..core.checkpoint import read_metadata
 
-    meta = read_metadata(args.checkpoint)
-    meta.pop("optimizers", None)  # internal resume state, not for reading
+    if is_artifact(args.checkpoint):  # artifact.json, then what its model file says
+        meta = {"artifact": read_artifact_metadata(args.checkpoint),
+                "model": read_metadata(artifact_file(args.checkpoint, MODEL_FILE))}
+    else:
+        meta = read_metadata(args.checkpoint)
+        meta.pop("optimizers", None)  # internal resume state, not for reading
     print(json.dumps(meta, indent=2))
     return 0

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from typing import Callable, Sequence
 
 from ..core.errors import OptionMessage, render
@@ -61,9 +62,25 @@ def _command(argv: Sequence[str]) -> tuple[str | None, list[str]]:
     return None, []
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """Warnings as one line in the CLI's voice (the source line is for ``--debug``)."""
+    print(f"turbopix: warning: {render(message, 'cli') if isinstance(message, Exception) else message}",
+          file=file or sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or bool(os.environ.get("TURBOPIX_DEBUG"))
+    shown = warnings.showwarning
+    if not debug:
+        warnings.showwarning = _show_warning
+    try:
+        return _run(argv, debug)
+    finally:
+        warnings.showwarning = shown
+
+
+def _run(argv: list[str], debug: bool) -> int:
     try:
         command, rest = _command(argv)
         args = build_parser(train.model_from_argv(rest) if command == "train" else None).parse_args(argv)

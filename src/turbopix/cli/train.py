@@ -36,7 +36,9 @@ def add_command(sub: Any, model_name: str | None) -> None:
     p.add_argument("--data", help="dataset: mnist, fashion-mnist, cifar10, digits or folder:PATH")
     p.add_argument("--data-root", help="folder with datasets laid out like shared/data (default: $TURBOPIX_DATA)")
     p.add_argument("--out", help="run directory to create (default: runs/MODEL-DATA)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint "
+                   "(one that stopped before its first checkpoint starts over); only --steps and the logging, "
+                   "sampling, checkpoint, thread and progress options may change")
     p.add_argument("--conditional", action="store_true", help="class-conditional model: num_classes from the data")
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable images (with a warning) instead of failing")
     add_config_args(p.add_argument_group("training options"), TrainConfig)
@@ -56,8 +58,12 @@ def model_from_argv(argv: Sequence[str]) -> str | None:
     known, _ = pre.parse_known_args(argv)
     if known.model:
         return known.model
-    if known.resume and known.out and (Path(known.out) / "run.json").exists():
-        return json.loads((Path(known.out) / "run.json").read_text()).get("model")
+    if known.resume and known.out:
+        try:
+            model = json.loads((Path(known.out) / "run.json").read_text()).get("model")
+        except (OSError, ValueError, AttributeError):
+            return None  # the library reports a missing or damaged run.json, naming it
+        return model if isinstance(model, str) and model in MODELS.names() else None
     return None
 
 

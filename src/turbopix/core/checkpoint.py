@@ -7,7 +7,9 @@ version, model name, family and config, training step, and what else the writer 
 config, data spec, transforms applied). Nothing is ever unpickled: loading reads tensors and JSON.
 
 Writes are atomic (a temporary file in the same folder, then ``os.replace``), so a killed process
-leaves either the old file or the new one, never half of one.
+leaves either the old file or the new one, never half of one; the temporary files such a kill
+leaves behind (hundreds of MB over a few interrupted runs) are removed at the next save in that
+folder, once they are a minute old.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from .atomic import atomic_write, refuse_overwrite
+from .atomic import atomic_write, refuse_overwrite, remove_orphans
 from .version import __version__
 
 FORMAT = "turbopix"
@@ -32,6 +34,7 @@ class CheckpointError(ValueError):
 
 def atomic_save(tensors: dict[str, torch.Tensor], path: str | Path, metadata: dict[str, Any], *, overwrite: bool) -> Path:
     path = refuse_overwrite(path, overwrite)
+    remove_orphans(path.parent)
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={FORMAT: json.dumps(metadata)}))
 

@@ -39,7 +39,8 @@ class OptionTypeError(OptionMessage, TypeError):
 def opt(default: Any, help: str, **kw: Any) -> Any:
     """A dataclass field with its help text (shown by ``--help`` and in docs) and, for numbers, its
     bounds: ``min``/``max`` (inclusive), ``above``/``below`` (strict). A None default is 'not
-    given' and is not checked; a tuple's bounds apply to each element."""
+    given' and is not checked; a tuple's bounds apply to each element. ``resumable=True`` marks a
+    training option that ``resume`` may change (``training/provenance.py``)."""
     if isinstance(default, (list, dict, set)):
         return field(default_factory=lambda: type(default)(default), metadata={"help": help, **kw})
     return field(default=default, metadata={"help": help, **kw})
@@ -98,16 +99,28 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
 
 def describe_range(meta: typing.Mapping[str, Any]) -> str:
     """The declared bounds in words: ``>= 0 and < 1`` ('' when there are none)."""
-    return " and ".join(f"{op} {meta[key]:g}" for key, (op, _) in BOUNDS.items() if key in meta)
+    return " and ".join(f"{op} {_number(meta[key])}" for key, (op, _) in BOUNDS.items() if key in meta)
 
 
-def check_range(name: str, value: Any, meta: typing.Mapping[str, Any]) -> None:
-    """Raise :class:`OptionValueError` if ``value`` (or an element of a tuple) is out of bounds."""
+def _number(v: float) -> str:
+    return str(v) if isinstance(v, int) else f"{v:g}"
+
+
+def check_range(name: str, value: Any, meta: typing.Mapping[str, Any], error: type[Exception] = None) -> None:  # type: ignore[assignment]
+    """Raise ``error`` (:class:`OptionValueError` by default) if ``value`` (or an element of a
+    tuple) is out of bounds."""
     for v in value if isinstance(value, tuple) else (value,):
         if v is None or isinstance(v, bool) or not isinstance(v, (int, float)):
             continue
         if not all(holds(v, meta[key]) for key, (_, holds) in BOUNDS.items() if key in meta):
-            raise OptionValueError(f"{{option:{name}}} must be {describe_range(meta)}; got {v!r}")
+            raise (error or OptionValueError)(f"{{option:{name}}} must be {describe_range(meta)}; got {v!r}")
+
+
+def check_fields(cfg: Any, error: type[Exception] | None = None) -> None:
+    """Check every field of the config ``cfg`` against its declared range: for ``__post_init__``,
+    so a config built directly (not through :func:`config_from_dict`) is checked too."""
+    for f in dataclasses.fields(cfg):
+        check_range(f.name, getattr(cfg, f.name), f.metadata, error)
 
 
 # ---------------------------------------------------------------- argparse from dataclasses
@@ -175,7 +188,8 @@ def given_args(ns: argparse.Namespace, cls: type) -> dict[str, Any]:
 # ---------------------------------------------------------------- training options
 @dataclass
 class TrainConfig:
-    steps: int = opt(2000, "optimizer steps to train for (a GAN step updates D then G)", min=1)
+    steps: int = opt(2000, "optimizer steps to train for (a GAN step updates D then G); may grow on resume",
+                     min=1, resumable=True)
     batch_size: int = opt(64, "images per step (the global batch, split across processes)", min=1)
     lr: Optional[float] = opt(None, "learning rate; default per family (GAN 2e-4, VAE/AE 1e-3)", above=0)
     beta1: Optional[float] = opt(None, "Adam beta1; default per family (GAN 0.5 as in DCGAN, else 0.9)", min=0, below=1)
@@ -183,13 +197,13 @@ class TrainConfig:
     ema_decay: float = opt(0.999, "decay of the EMA of generator weights used for sampling; 0 turns EMA off",
                            min=0, below=1)
     seed: int = opt(0, "seed for weights, data order and latent noise (a run is reproducible from it)")
-    log_every: int = opt(50, "steps between log lines (log.jsonl) and progress-bar updates", min=1)
-    sample_every: int = opt(500, "steps between sample grids written to samples/; 0 turns them off", min=0)
-    ckpt_every: int = opt(500, "steps between checkpoints written to checkpoints/; 0 keeps only the final one", min=0)
-    keep_ckpts: int = opt(3, "how many recent checkpoints to keep (older ones are deleted)", min=1)
+    log_every: int = opt(50, "steps between log lines (log.jsonl) and progress-bar updates", min=1, resumable=True)
+    sample_every: int = opt(500, "steps between sample grids written to samples/; 0 turns them off", min=0, resumable=True)
+    ckpt_every: int = opt(500, "steps between checkpoints written to checkpoints/; 0 keeps only the final one", min=0, resumable=True)
+    keep_ckpts: int = opt(3, "how many recent checkpoints to keep (older ones are deleted)", min=1, resumable=True)
     threads: Optional[int] = opt(None, "torch CPU threads; by default re-chosen while training from what runs fastest, "
                                  "so a run adapts when other processes take cores (training/threads.py); fix it "
-                                 "for bit-exact resume", min=1)
-    progress: bool = opt(True, "show a progress bar")
+                                 "for bit-exact resume", min=1, resumable=True)
+    progress: bool = opt(True, "show a progress bar", resumable=True)
     sync_bn: bool = opt(False, "on several processes, batch norm uses the statistics of the global batch "
                         "(SyncBatchNorm), as one process would; accepted and a no-op on one process")

@@ -17,10 +17,9 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from .errors import CorruptFileError
-from .images import ImageDecodeError, read_image
+from .images import ImageDecodeError, read_header, read_image
 
 _GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N"})
 
@@ -36,13 +35,11 @@ class ImageFiles:
         bad = []
         for name in names:
             try:
-                with Image.open(folder / name) as im:
-                    size, mode = im.size, im.mode
-            except Exception as e:  # noqa: BLE001  any PIL failure means an unreadable file
+                size, mode = read_header(folder / name)  # the one decoder's checks, header only
+            except ImageDecodeError as e:
                 if not skip_bad:
                     raise CorruptFileError(
-                        f"{folder / name}: cannot read image ({type(e).__name__}: {e}). Fix or remove the "
-                        "file, or pass {option:skip_bad=True} to skip unreadable images."
+                        f"{e}. Fix or remove the file, or pass {{option:skip_bad=True}} to skip unreadable images."
                     ) from None
                 bad.append(name)
                 continue

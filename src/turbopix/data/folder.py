@@ -15,7 +15,7 @@ from PIL import Image
 
 from ..core.hashing import sha256_bytes
 from .base import ImageData
-from .images import IMAGE_EXTENSIONS, ImageDecodeError, decode_image, to_uint8
+from .images import IMAGE_EXTENSIONS, ImageDecodeError, decode_image, read_file, to_uint8
 from .errors import ChecksumError, CorruptFileError, DataError, DataNotFoundError
 from .transforms import check_options, resize_square
 
@@ -75,11 +75,10 @@ def load_folder(
     images, kept_files, kept_labels, bad, dropped_alpha = [], [], [], [], []
     # One serial loop: for small images, a thread pool was slower (GIL contention) on 2 cores.
     for rel, label in zip(files, labels):
-        with open(os.path.join(folder, rel), "rb") as f:
-            data = f.read()
-        if checksums is not None:
-            _check_listed(folder, rel, data, checksums)
         try:
+            data = read_file(folder / rel)  # regular files only, within the size limit
+            if checksums is not None:
+                _check_listed(folder, rel, data, checksums)
             image = _decode(data, str(folder / rel), image_size, channels, dropped_alpha.append)
         except ImageDecodeError as e:
             if not skip_bad:

@@ -29,13 +29,14 @@ class EvalConfig:
 
     ref: str = opt("mnist:test", "reference data: DATASET[:SPLIT] or folder:PATH")
     metrics: str = opt(",".join(default_metric_keys()), f"metrics, comma-separated, from: {','.join(metric_keys())}")
-    n: int = opt(10000, "generated images, and reference images (fewer if the reference is smaller)")
+    n: int = opt(10000, "generated images, and reference images (fewer if the reference is smaller); "
+                    "at least 2, as the metrics compare sample sets", min=2)
     extractor: Optional[str] = opt(
         None, "registered extractor name, .onnx file or ARCH:weights.safetensors; None: the one registered for the reference"
     )
     seed: int = opt(0, "seed for sampling and for the metrics' random draws")
     data_root: Optional[str] = opt(None, "dataset folder; None: $TURBOPIX_DATA")
-    batch_size: int = opt(500, "images generated at once (memory only; results do not change)")
+    batch_size: int = opt(500, "images generated at once (memory only; results do not change)", min=1)
     cache: bool = opt(True, "use cached reference features (off: recompute them)")
     progress: bool = opt(True, "show progress bars")
     device: str = opt("cpu", "torch device the generator and the extractor run on")
@@ -51,8 +52,8 @@ class CompareConfig:
 
     metrics: str = opt("psnr,ssim,ms-ssim", f"paired metrics, comma-separated, from: {','.join(paired_metric_names())}")
     y_channel: bool = opt(False, "compute on the BT.601 Y channel, 0-255 range (super-resolution convention)")
-    crop: int = opt(0, "pixels removed from each border before computing")
-    data_range: float = opt(1.0, "peak value of the images as loaded (they load as [0, 1])")
+    crop: int = opt(0, "pixels removed from each border before computing", min=0)
+    data_range: float = opt(1.0, "peak value of the images as loaded (they load as [0, 1])", above=0)
 
 
 def build_config(cls: type[C], config: C | None, options: dict[str, Any], *, what: str) -> C:

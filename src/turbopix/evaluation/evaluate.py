@@ -99,10 +99,6 @@ def evaluate(source: str | Path | nn.Module, config: EvalConfig | None = None, *
         loaded = None
     cfg = build_config(EvalConfig, config, options, what="evaluate()")
     specs = [distribution_metrics()[key] for key in parse_metrics(cfg.metrics)]
-    if cfg.n < 2:
-        raise EvaluationError(f"{{option:n}} must be at least 2 (the metrics compare sample sets), got {cfg.n}")
-    if cfg.batch_size < 1:
-        raise EvaluationError(f"{{option:batch_size}} must be at least 1, got {cfg.batch_size}")
     if not isinstance(source, nn.Module):
         source_path(source)  # a typo in the source path fails now, not after the reference is extracted
     timing: dict[str, float] = {}

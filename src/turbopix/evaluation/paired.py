@@ -66,7 +66,7 @@ def _images_by_stem(folder: Path) -> dict[str, Path]:
         raise CompareError(f"'{folder}' is not a folder")
     found: dict[str, Path] = {}
     for p in sorted(folder.iterdir()):
-        if p.name.startswith(".") or not p.is_file() or p.suffix.lower() not in IMAGE_EXTENSIONS:
+        if p.name.startswith(".") or p.is_dir() or p.suffix.lower() not in IMAGE_EXTENSIONS:
             continue
         if p.stem in found:
             raise AmbiguousNameError(
@@ -108,8 +108,6 @@ def compare_folders(a: str | Path, b: str | Path, config: CompareConfig | None =
          "count": number of pairs}
     """
     cfg = build_config(CompareConfig, config, options, what="compare_folders()")
-    if cfg.crop < 0:
-        raise CompareError(f"{{option:crop}} must be >= 0, got {cfg.crop}")
     folder_a, folder_b = Path(a), Path(b)
     functions = {name: _paired_metric(name) for name in split_names(cfg.metrics)}
     if not functions:

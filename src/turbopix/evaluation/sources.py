@@ -183,7 +183,12 @@ def onnx_images(path: Path, *, n: int, seed: int, num_classes: int) -> Generated
         session = onnx_session(path)
     except OnnxError as e:
         raise SourceError(str(e)) from None
-    inputs = session.get_inputs()
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    if not inputs or not outputs:
+        raise SourceError(f"{path}: a generator needs inputs z [, labels] and an image output; this model has "
+                          f"{len(inputs)} input(s) and {len(outputs)} output(s)")
+    if inputs[0].type != "tensor(float)":
+        raise SourceError(f"{path}: the first input must be z as float32 (tensor(float)), got {inputs[0].type}")
     z_shape = inputs[0].shape
     if len(z_shape) != 2 or not isinstance(z_shape[1], int):
         raise SourceError(f"{path}: the first input must be z of shape (batch, latent) with a fixed latent size, got {z_shape}")
@@ -193,7 +198,10 @@ def onnx_images(path: Path, *, n: int, seed: int, num_classes: int) -> Generated
     if len(inputs) > 2:
         raise SourceError(f"{path}: expected inputs z [, labels], found {len(inputs)}: {[i.name for i in inputs]}")
     meta = session.get_modelmeta().custom_metadata_map
-    k = int(meta.get("num_classes", num_classes)) if label_input is not None else 0
+    try:
+        k = int(meta.get("num_classes", num_classes)) if label_input is not None else 0
+    except ValueError:
+        raise SourceError(f"{path}: metadata num_classes must be an integer, got {meta.get('num_classes')!r}") from None
     if label_input is not None:
         if label_input.type not in ("tensor(int64)", "tensor(int32)"):
             raise SourceError(f"{path}: the labels input must be int64 or int32, got {label_input.type}")
@@ -211,7 +219,14 @@ def onnx_images(path: Path, *, n: int, seed: int, num_classes: int) -> Generated
         feed = {inputs[0].name: zb.numpy().astype(np.float32)}
         if label_input is not None and yb is not None:
             feed[label_input.name] = yb.numpy().astype(label_dtype)
-        out = torch.from_numpy(np.asarray(session.run(None, feed)[0], dtype=np.float32))[:count]
+        try:
+            result = session.run(None, feed)[0]
+        except Exception as e:  # noqa: BLE001  onnxruntime's own error types: the model does not run
+            raise SourceError(f"{path}: the model failed to run on z ({type(e).__name__}: {str(e)[:200]})") from None
+        try:
+            out = torch.from_numpy(np.asarray(result, dtype=np.float32))[:count]
+        except (TypeError, ValueError):
+            raise SourceError(f"{path}: output must be images (B, C, H, W) of numbers, got {type(result).__name__}") from None
         if out.dim() != 4:
             raise SourceError(f"{path}: output must be images (B, C, H, W), got shape {tuple(out.shape)}")
         lo, hi = out.min().item(), out.max().item()

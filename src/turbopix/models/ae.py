@@ -20,9 +20,9 @@ from .layers import ConvDecoder, ConvEncoder
 
 @dataclass
 class AEConfig(ImageConfig):
-    latent_dim: int = opt(32, "size of the code vector")
-    width: int = opt(32, "conv channels at the finest encoder level; doubles per level down")
-    stats_momentum: float = opt(0.01, "momentum of the running code statistics used for sampling")
+    latent_dim: int = opt(32, "size of the code vector", min=1)
+    width: int = opt(32, "conv channels at the finest encoder level; doubles per level down", min=1)
+    stats_momentum: float = opt(0.01, "momentum of the running code statistics used for sampling", above=0, max=1)
 
     num_classes: int = 0  # autoencoders here are unconditional; kept so every model has the field
 

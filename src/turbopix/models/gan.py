@@ -55,9 +55,9 @@ class ProjectionHead(nn.Module):
 # ---------------------------------------------------------------- mlp-gan
 @dataclass
 class MLPGANConfig(ConditionalImageConfig):
-    latent_dim: int = opt(100, "size of the noise vector z")
-    g_hidden: tuple[int, ...] = opt((128, 128), "generator hidden layer sizes (the seed: 100->128->128->784)")
-    d_hidden: tuple[int, ...] = opt((128,), "discriminator hidden layer sizes (the seed: 784->128->1)")
+    latent_dim: int = opt(100, "size of the noise vector z", min=1)
+    g_hidden: tuple[int, ...] = opt((128, 128), "generator hidden layer sizes (the seed: 100->128->128->784)", min=1)
+    d_hidden: tuple[int, ...] = opt((128,), "discriminator hidden layer sizes (the seed: 784->128->1)", min=1)
     loss: Literal["bce", "hinge"] = opt("bce", "GAN loss: non-saturating BCE or hinge")
     spectral_norm: bool = opt(False, "spectral norm on discriminator layers")
 
@@ -101,9 +101,9 @@ class MLPGAN(GAN):
 # ---------------------------------------------------------------- dcgan
 @dataclass
 class DCGANConfig(ConditionalImageConfig):
-    latent_dim: int = opt(100, "size of the noise vector z")
-    g_width: int = opt(64, "generator channels at half resolution (ngf); doubles per level down")
-    d_width: int = opt(64, "discriminator channels after the first conv (ndf); doubles per level")
+    latent_dim: int = opt(100, "size of the noise vector z", min=1)
+    g_width: int = opt(64, "generator channels at half resolution (ngf); doubles per level down", min=1)
+    d_width: int = opt(64, "discriminator channels after the first conv (ndf); doubles per level", min=1)
     loss: Literal["bce", "hinge"] = opt("bce", "GAN loss: non-saturating BCE or hinge")
     spectral_norm: bool = opt(False, "spectral norm on discriminator layers instead of batch norm")
 

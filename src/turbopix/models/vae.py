@@ -66,9 +66,9 @@ class VAEBase(ImageGenerator):
 # ---------------------------------------------------------------- vae (fully connected)
 @dataclass
 class VAEConfig(ConditionalImageConfig):
-    latent_dim: int = opt(20, "size of z (Kingma & Welling used 20 on MNIST)")
-    hidden: tuple[int, ...] = opt((400,), "hidden layer sizes of encoder and (mirrored) decoder")
-    beta: float = opt(1.0, "weight of the KL term (1 = the true ELBO; >1 = beta-VAE)")
+    latent_dim: int = opt(20, "size of z (Kingma & Welling used 20 on MNIST)", min=1)
+    hidden: tuple[int, ...] = opt((400,), "hidden layer sizes of encoder and (mirrored) decoder", min=1)
+    beta: float = opt(1.0, "weight of the KL term (1 = the true ELBO; >1 = beta-VAE)", min=0)
     likelihood: Literal["bernoulli", "gaussian"] = opt("bernoulli", "p(x|z): see the module docstring")
 
 
@@ -111,9 +111,9 @@ class VAE(VAEBase):
 # ---------------------------------------------------------------- conv-vae
 @dataclass
 class ConvVAEConfig(ConditionalImageConfig):
-    latent_dim: int = opt(32, "size of z")
-    width: int = opt(32, "conv channels at the finest encoder level; doubles per level down")
-    beta: float = opt(1.0, "weight of the KL term (1 = the true ELBO; >1 = beta-VAE)")
+    latent_dim: int = opt(32, "size of z", min=1)
+    width: int = opt(32, "conv channels at the finest encoder level; doubles per level down", min=1)
+    beta: float = opt(1.0, "weight of the KL term (1 = the true ELBO; >1 = beta-VAE)", min=0)
     likelihood: Literal["bernoulli", "gaussian"] = opt("bernoulli", "p(x|z): see the module docstring")
 
 

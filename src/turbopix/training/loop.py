@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +29,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from ..core.atomic import atomic_write_text
-from ..core.checkpoint import read_checkpoint
+from ..core.atomic import atomic_write_text, remove_orphans
 from ..models.io import model_metadata, save
 from ..core.config import TrainConfig, config_to_dict
 from ..data.base import Dataset
@@ -39,7 +39,8 @@ from .distributed import Dist
 from .ema import EMA
 from .errors import TrainingError
 from .schedule import BatchOrder, StepNoise, step_generator
-from .state import restore_training_state, save_training_checkpoint
+from .provenance import check_resume
+from .state import read_training_checkpoint, restore_training_state, save_training_checkpoint
 from .tasks import TASKS
 from .threads import thread_policy
 
@@ -67,16 +68,24 @@ def _prepare_out(out: Path, resume: bool, restarted: bool = False) -> Path | Non
     """The checkpoint to resume from, after refusing to write over an earlier run.
 
     ``restarted``: torchrun restarted the workers after a failure (``--max-restarts``); the run
-    continues from the failed attempt's last checkpoint, or starts over if it wrote none.
+    continues from the failed attempt's last checkpoint, or starts over if it wrote none. A run
+    that died before its first checkpoint is started over the same way on ``resume``, saying so.
     """
     if restarted:
         return latest_checkpoint(out)
+    ckpt = latest_checkpoint(out)
     if resume:
-        ckpt = latest_checkpoint(out)
         if ckpt is None:
-            raise TrainingError(f"{{option:resume=True}}: no checkpoint in {out / 'checkpoints'}")
+            if not (out / "run.json").exists():
+                raise TrainingError(f"{{option:resume=True}}: {out} holds no run (no run.json, no checkpoint)")
+            warnings.warn(f"{out}: the run stopped before its first checkpoint; starting it over from step 0 "
+                          "with the options in its run.json", stacklevel=3)
         return ckpt
     if (out / "run.json").exists():
+        if ckpt is None and not (out / "model.safetensors").exists():
+            raise TrainingError(f"{out} holds a run that stopped before its first checkpoint: pass "
+                                "{option:resume=True} to start it over with the options in its run.json, "
+                                "or choose another {option:out}")
         raise TrainingError(f"{out} already holds a run: pass {{option:resume=True}} to continue it, or choose another {{option:out}}")
     return None
 
@@ -111,10 +120,15 @@ def train(
     resume_from = dist.on_main(lambda: _prepare_out(out, resume, restarted=dist.restart > 0))
     threads = thread_policy(cfg.threads, distributed=dist.enabled)  # tuned while training unless given
     run_meta = {"train": config_to_dict(cfg), "data": data_spec or data.name}
+    checkpoint_state = None
+    if resume_from is not None:  # checked before anything is written
+        checkpoint_state = dist.on_main(lambda: read_training_checkpoint(resume_from))
+        check_resume(checkpoint_state[1], cfg, model, run_meta["data"], str(resume_from))
     if dist.is_main:
         out.mkdir(parents=True, exist_ok=True)
-        if resume_from is None:
-            _write_json(out / "run.json", model_metadata(model, **run_meta))
+        remove_orphans(out / "checkpoints")  # temporaries of checkpoint writes a kill interrupted
+        # on resume: the record now says how far the run goes (only resumable options may differ)
+        _write_json(out / "run.json", model_metadata(model, **run_meta))
 
     if dist.device.type != "cpu":
         model.to(dist.device)
@@ -125,9 +139,8 @@ def train(
     # the EMA is only sampled and checkpointed, both by rank 0, so the other ranks skip it
     ema = EMA(model, cfg.ema_decay) if cfg.ema_decay > 0 and dist.is_main else None
     step = 0
-    if resume_from is not None:
-        tensors, meta = dist.on_main(lambda: read_checkpoint(resume_from))
-        step = restore_training_state(tensors, meta, model, ema, task.optimizers)
+    if checkpoint_state is not None:
+        step = restore_training_state(*checkpoint_state, model, ema, task.optimizers, where=str(resume_from))
     log_path = out / "log.jsonl"
     if dist.is_main:
         _trim_log(log_path, step)

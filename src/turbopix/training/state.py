@@ -11,10 +11,11 @@ from typing import Any
 
 import torch
 
-from ..core.checkpoint import atomic_save
+from ..core.checkpoint import atomic_save, read_checkpoint
 from ..models.base import unwrap
 from ..models.io import clean_state_dict, model_metadata
 from .ema import EMA
+from .errors import TrainingError
 
 
 def _flatten_optimizer(name: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -57,19 +58,39 @@ def save_training_checkpoint(
     return atomic_save(tensors, path, meta, overwrite=True)
 
 
+def read_training_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Tensors and metadata of a training checkpoint, with the metadata resume needs checked."""
+    tensors, meta = read_checkpoint(path)
+    if meta.get("kind") != "training":
+        raise TrainingError(f"{path} is not a training checkpoint (kind {meta.get('kind')!r}); it cannot be resumed")
+    step, optimizers = meta.get("step"), meta.get("optimizers")
+    if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+        raise TrainingError(f"{path}: damaged training checkpoint (step {step!r}); resume from an earlier one")
+    if not isinstance(optimizers, dict) or not all(isinstance(v, dict) for v in optimizers.values()):
+        raise TrainingError(f"{path}: damaged training checkpoint (no optimizer state); resume from an earlier one")
+    return tensors, meta
+
+
 def restore_training_state(
     tensors: dict[str, torch.Tensor], meta: dict[str, Any], model: torch.nn.Module, ema: EMA | None,
-    optimizers: dict[str, torch.optim.Optimizer],
+    optimizers: dict[str, torch.optim.Optimizer], *, where: str = "checkpoint",
 ) -> int:
     """Restore from a checkpoint's contents (read once on rank 0 and sent to the other ranks).
 
     Nothing in a checkpoint depends on the number of processes that wrote it (the data order and
-    noise are functions of the step), so it resumes on any world size.
+    noise are functions of the step), so it resumes on any world size. A checkpoint missing keys
+    or holding wrong shapes is a :class:`TrainingError` naming it (``where``), not a traceback.
     """
     base = unwrap(model)
-    base.load_state_dict({k: v for k, v in tensors.items() if not k.startswith(("ema.", "optim."))})
-    if ema is not None:
-        ema.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
-    for name, opt in optimizers.items():
-        opt.load_state_dict(_unflatten_optimizer(name, tensors, meta["optimizers"][name]))
+    try:
+        base.load_state_dict({k: v for k, v in tensors.items() if not k.startswith(("ema.", "optim."))})
+        if ema is not None:
+            ema.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
+        for name, opt in optimizers.items():
+            opt.load_state_dict(_unflatten_optimizer(name, tensors, meta["optimizers"][name]))
+    except (KeyError, ValueError, RuntimeError, TypeError) as e:
+        lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+        first = " ".join(lines[:2])[:240] if lines else type(e).__name__
+        raise TrainingError(f"{where}: damaged or foreign training checkpoint ({first}); "
+                            "resume from an earlier checkpoint, or start a new run") from None
     return int(meta["step"])
