@@ -119,3 +119,22 @@ def test_training_checkpoint_loads_ema_weights(digits, tmp_path):
     with torch.no_grad():
         assert torch.equal(ema_model.generate(z), final.generate(z))
         assert not torch.equal(ema_model.generate(z), raw_model.generate(z))
+
+
+def test_time_budget_stops_cleanly_and_resume_continues(digits, tmp_path):
+    from turbopix.core.config import parse_duration
+
+    assert parse_duration("90") == 90 and parse_duration("10m") == 600 and parse_duration("1h30m") == 5400
+    assert parse_duration("1.5h") == 5400
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_duration("ten minutes")
+    with pytest.raises(ValueError, match="time_budget"):
+        turbopix.train("vae", digits, out=tmp_path / "bad", steps=10, time_budget="soon", model_options=SMALL["vae"], **FAST)
+    assert not (tmp_path / "bad").exists()  # refused before anything was written
+
+    r = turbopix.train("vae", digits, out=tmp_path / "run", steps=100000, time_budget="0.5", model_options=SMALL["vae"], **FAST)
+    assert r.stopped_by == "time budget" and 0 < r.steps < 100000
+    assert latest_checkpoint(tmp_path / "run").name == f"step_{r.steps:06d}.safetensors"
+    assert (tmp_path / "run" / "model.safetensors").exists()
+    again = turbopix.train(None, None, out=tmp_path / "run", resume=True, steps=r.steps + 5, time_budget=None)
+    assert again.steps == r.steps + 5 and again.stopped_by == ""

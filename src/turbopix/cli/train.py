@@ -90,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
         dist_timeout=launch.dist_timeout, dist_backend=launch.dist_backend, **given_args(args, TrainConfig),
     )
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 speaks for the job
-        print(f"trained {result.steps} steps in {result.seconds:.1f} s ({result.images_per_s:.0f} images/s)")
+        print(f"trained {result.steps} steps in {result.seconds:.1f} s ({result.images_per_s:.0f} images/s)"
+              + (f"; stopped by the time budget (continue with --resume --out {result.out})" if result.stopped_by else ""))
         print(f"model: {result.model_path}\nsamples: {out / 'samples'}\nloss curve: {out / 'loss_curve.png'}")
     return 0
 

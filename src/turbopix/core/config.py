@@ -185,6 +185,22 @@ def given_args(ns: argparse.Namespace, cls: type) -> dict[str, Any]:
     return out
 
 
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from ``"600"``, ``"90s"``, ``"10m"``, ``"1.5h"`` or ``"1h30m"``; ValueError otherwise."""
+    import re
+
+    parts = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)\s*([smh]?)\s*)+", text.lower())
+    if not parts:
+        raise ValueError(f"not a duration: {text!r} (use seconds or e.g. 90s, 10m, 1.5h, 1h30m)")
+    seconds = sum(float(v) * _UNITS[u or "s"] for v, u in re.findall(r"(\d+(?:\.\d+)?)\s*([smh]?)", text.lower()))
+    if seconds <= 0:
+        raise ValueError(f"a duration must be positive, got {text!r}")
+    return seconds
+
+
 # ---------------------------------------------------------------- training options
 @dataclass
 class TrainConfig:
@@ -205,5 +221,8 @@ class TrainConfig:
                                  "so a run adapts when other processes take cores (training/threads.py); fix it "
                                  "for bit-exact resume", min=1, resumable=True)
     progress: bool = opt(True, "show a progress bar", resumable=True)
+    time_budget: Optional[str] = opt(None, "stop cleanly after this much training time (e.g. 600, 10m, 1.5h): the "
+                                     "checkpoint, samples and final model are written at the step reached; "
+                                     "--resume continues towards steps", resumable=True)
     sync_bn: bool = opt(False, "on several processes, batch norm uses the statistics of the global batch "
                         "(SyncBatchNorm), as one process would; accepted and a no-op on one process")

@@ -31,13 +31,13 @@ from tqdm.auto import tqdm
 
 from ..core.atomic import atomic_write_text, remove_orphans
 from ..models.io import model_metadata, save
-from ..core.config import TrainConfig, config_to_dict
+from ..core.config import TrainConfig, config_to_dict, parse_duration
 from ..data.base import Dataset
 from ..sampling import save_grid
 from . import distributed, sync_bn
 from .distributed import Dist
 from .ema import EMA
-from .errors import TrainingError
+from .errors import TrainingError, TrainingOptionError
 from .schedule import BatchOrder, StepNoise, step_generator
 from .provenance import check_resume
 from .state import read_training_checkpoint, restore_training_state, save_training_checkpoint
@@ -53,6 +53,16 @@ class TrainResult:
     seconds: float  # wall time of this invocation's steps (excluding a resumed run's earlier part)
     images_per_s: float
     last_losses: dict[str, float]
+    stopped_by: str = ""  # "time budget" when time_budget ended the run before ``steps``
+
+
+def _budget_seconds(cfg: TrainConfig) -> float | None:
+    if cfg.time_budget is None:
+        return None
+    try:
+        return parse_duration(cfg.time_budget)
+    except ValueError as e:
+        raise TrainingOptionError(f"{{option:time_budget}}: {e}") from None
 
 
 def _step_name(step: int) -> str:
@@ -113,6 +123,7 @@ def train(
     out = Path(out)
     dist = dist or distributed.current()
     dist.check_batch(cfg.batch_size)
+    budget = _budget_seconds(cfg)
     task_type = TASKS.get(model.family)
     task_type.check_data(model, data)
     # this rank's examples (a DistributedSampler shard); validates the batch size before anything is written
@@ -147,6 +158,7 @@ def train(
 
     sums: dict[str, float] = {}
     window_start, window_steps, t_start, start_step = time.perf_counter(), 0, time.perf_counter(), step
+    stop_early = False
     last: dict[str, float] = {}
 
     def checkpoint(at: int) -> Path:
@@ -197,8 +209,11 @@ def train(
             for k, v in zip(losses, values):
                 sums[k] = sums.get(k, 0.0) + v
             bar.update(1)
+            if budget is not None:  # every rank stops at the same step: the first one out of time decides
+                over = float(time.perf_counter() - t_start >= budget)
+                stop_early = (dist.mean(torch.tensor([over])).item() if dist.enabled else over) > 0
 
-            if step % cfg.log_every == 0 or step == cfg.steps:
+            if step % cfg.log_every == 0 or step == cfg.steps or stop_early:
                 elapsed = time.perf_counter() - window_start
                 last = {k: v / window_steps for k, v in sums.items()}
                 ips = window_steps * cfg.batch_size / max(elapsed, 1e-9)  # the global batch: all ranks' images
@@ -212,6 +227,8 @@ def train(
                 sample_grid(_step_name(step))
             if dist.is_main and cfg.ckpt_every and step % cfg.ckpt_every == 0:
                 checkpoint(step)
+            if stop_early:
+                break
 
     seconds = time.perf_counter() - t_start
     model_path = out / "model.safetensors"
@@ -225,4 +242,5 @@ def train(
 
         plot_losses(log_path, out / "loss_curve.png", title=f"{model.name} on {run_meta['data']}")
     done = step - start_step
-    return TrainResult(out, model_path, step, seconds, done * cfg.batch_size / max(seconds, 1e-9), last)
+    return TrainResult(out, model_path, step, seconds, done * cfg.batch_size / max(seconds, 1e-9), last,
+                       "time budget" if stop_early and step < cfg.steps else "")
