@@ -17,7 +17,6 @@ from turbopix.metrics.distribution import (
     cas_probe,
     FeatureStats,
     c2st,
-    cas,
     class_mode_coverage,
     density_coverage,
     diversity,

@@ -40,7 +40,7 @@ def write_study(tmp: Path, kind: str = "2afc", *, sources: int = 1, extra: str =
     names = [f"gen{i}" for i in range(sources)]
     for i, name in enumerate(names):
         write_folder(tmp / name, n, seed=i + 1)
-    real = f'real = "real"\n' if kind in ("2afc", "hype-time") else ""
+    real = 'real = "real"\n' if kind in ("2afc", "hype-time") else ""
     if real:
         write_folder(tmp / "real", n, seed=0)
     body = (f'name = "test {kind}"\nkind = "{kind}"\n{real}images_per_source = {n}\ntrials_per_rater = {trials}\n'
