@@ -187,8 +187,11 @@ class RestoreReport:
 
 def read_checked(path: Path, max_pixels: int) -> np.ndarray:
     """A file's 8-bit pixels, or a RestoreError naming it (truncated, alpha, 16-bit, too large)."""
-    with Image.open(path) as im:  # the header only: refuse huge images before decoding them
-        w, h = im.size
+    try:
+        with Image.open(path) as im:  # the header only: refuse huge images before decoding them
+            w, h = im.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        w = h = 0  # not an image Pillow recognises: the decoder below says why, naming the file
     if w * h > max_pixels:
         raise RestoreError(f"{path} has {w}x{h} = {w * h:,} pixels, more than {{option:max_pixels={max_pixels}}}")
     pixels = read_image(path)
