@@ -129,3 +129,13 @@ def test_shipped_names(monkeypatch, tmp_path, models):
     (tmp_path / "sr-fast-x2.safetensors").write_bytes(models["sr2"].read_bytes())
     assert "sr-fast-x2" in shipped.available()
     assert turbopix.load("sr-fast-x2").scale == 2
+
+
+def test_every_shipped_model_loads_and_saw_only_training_data():
+    import turbopix.models.shipped as shipped
+
+    for name in shipped.available():
+        model = turbopix.load(name)
+        assert model.family == "restoration"
+        data = model.metadata["data"]
+        assert data.split("?")[0] in ("patches:train400", "patches:t91", "patches:cbsd432_train"), (name, data)
