@@ -12,6 +12,7 @@ from torch import nn
 
 from .accel.artifact import load_artifact
 from .models.io import load_model_file
+from .models.shipped import shipped_path
 
 
 def load(path: str | Path, *, device: str | torch.device = "cpu", ema: bool = True) -> nn.Module:
@@ -21,8 +22,11 @@ def load(path: str | Path, *, device: str | torch.device = "cpu", ema: bool = Tr
       weights of the sampling network are used when present (``ema=False`` takes the raw weights);
     - a pruned model file (its metadata carries the channel plan that rebuilds the smaller shapes);
     - an accelerated artifact folder (``turbopix accelerate``): an ``AcceleratedGenerator`` with
-      the same ``sample``/``generate`` interface, running on its recorded runtime.
+      the same ``sample``/``generate`` interface, running on its recorded runtime;
+    - the name of a model turbopix ships (``"denoise-grey-s25"``: ``turbopix.models.shipped``).
     """
+    if not Path(path).exists():
+        path = shipped_path(str(path)) or path
     if Path(path).is_dir():
         return load_artifact(path)
     return load_model_file(path, device=device, ema=ema)

@@ -176,6 +176,17 @@ def train(
         save_grid(grid.images, out / "samples" / f"{name}.png", grid.nrow)
         sampler.train(was_training)
 
+    def validate(at: int, log) -> None:
+        sampler = ema.module if ema is not None else model
+        was_training = sampler.training
+        sampler.eval()
+        with torch.no_grad():
+            metrics = task.validate(sampler, data)
+        sampler.train(was_training)
+        if metrics:
+            log.write(json.dumps({"step": at, **metrics}) + "\n")
+            log.flush()
+
     bar = tqdm(total=cfg.steps, initial=step, disable=not (cfg.progress and dist.is_main), unit="step", dynamic_ncols=True)
     with ExitStack() as stack:
         stack.enter_context(bar)
@@ -227,6 +238,8 @@ def train(
                 sample_grid(_step_name(step))
             if dist.is_main and cfg.ckpt_every and step % cfg.ckpt_every == 0:
                 checkpoint(step)
+            if dist.is_main and ((cfg.ckpt_every and step % cfg.ckpt_every == 0) or step == cfg.steps or stop_early):
+                validate(step, log)
             if stop_early:
                 break
 

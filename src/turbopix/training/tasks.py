@@ -96,6 +96,11 @@ class Task:
         fixed inputs: the same inputs every call, so successive grids show progress."""
         raise NotImplementedError
 
+    def validate(self, model: nn.Module, data: Dataset) -> dict[str, float]:
+        """Held-out metrics of ``model`` (as ``preview``: eval mode, no_grad), logged by the loop every
+        ``ckpt_every`` steps and at the end; {} (the default) logs nothing."""
+        return {}
+
 
 class GeneratorTask(Task):
     """For latent-to-image models (``ImageGenerator``): image batches, labels when conditional,

@@ -1,0 +1,110 @@
+"""Train the restoration models turbopix ships, by recipe, through the one training loop.
+
+    PYTHONPATH=src TURBOPIX_DATA=../shared/data python tools/train_restorers.py denoise-grey-s25 --out runs/
+    python tools/train_restorers.py sr-fast-x2 --steps 500          # a shorter run of the same recipe
+    python tools/train_restorers.py --list
+
+Every recipe trains on a TRAINING set only (train400, cbsd432_train, t91: see shared/data/README.md);
+its validation PSNR comes from ``val_split`` images held out of that same training folder, never
+from a test set. Each run directory gets ``recipe.json``: the recipe, the data spec, steps, threads
+and the measured wall time, beside the loop's run.json / log.jsonl / model.safetensors. With
+``--ship`` the final model is also copied to ``src/turbopix/weights/<name>.safetensors`` (the
+shipped-weights registry, ``turbopix.pipelines.weights``, lists which names exist).
+
+Architectures are smaller than the papers' where a recipe says so: they are sized to train on two
+CPU cores (see docs/restoration.md for what each shipped file saw and how long it took).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+import turbopix
+from turbopix.core.atomic import atomic_write_text
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "turbopix" / "weights"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    model: str
+    data: str  # a training set only; the test split is val_split of it
+    steps: int
+    batch_size: int
+    model_options: dict = field(default_factory=dict)
+    lr: float = 1e-3
+    note: str = ""
+
+
+NOISE = "patches:train400?patch_size=40&degrade=noise:{sigma}&colour=grey&val_split=0.05"
+COLOUR_NOISE = "patches:cbsd432_train?patch_size=48&degrade=noise:{sigma}&colour=rgb&val_split=0.05"
+JPEG = "patches:cbsd432_train?patch_size=48&degrade=jpeg:10-40&colour={colour}&val_split=0.05"
+SR = "patches:t91?patch_size={patch}&degrade=bicubic:{scale}&colour=y&val_split=0.05"
+
+SMALL_DNCNN = {"depth": 12, "width": 32}  # ~84k parameters: trains in minutes on 2 cores
+
+RECIPES: dict[str, Recipe] = {
+    **{f"denoise-grey-s{s}": Recipe("dncnn", NOISE.format(sigma=s), 1500, 16, SMALL_DNCNN,
+                                    note="DnCNN-S layout, 12 layers of 32 channels") for s in (15, 25, 50)},
+    "denoise-grey-blind": Recipe("dncnn", NOISE.format(sigma="0-55"), 3000, 16, {**SMALL_DNCNN, "noise_level": True},
+                                 note="FFDNet-style sigma input"),
+    **{f"denoise-colour-s{s}": Recipe("dncnn", COLOUR_NOISE.format(sigma=s), 1500, 16, SMALL_DNCNN) for s in (15, 25, 50)},
+    "deblock-grey": Recipe("dncnn", JPEG.format(colour="grey"), 3000, 16, SMALL_DNCNN, note="DnCNN-3 class, quality 10-40"),
+    "deblock-colour": Recipe("dncnn", JPEG.format(colour="rgb"), 3000, 16, SMALL_DNCNN),
+    **{f"sr-fast-x{s}": Recipe("sr-fast", SR.format(patch=24 * s, scale=s), 4000, 32, {"scale": s}) for s in (2, 3, 4)},
+    **{f"sr-accurate-x{s}": Recipe("sr-accurate", SR.format(patch=24 * s, scale=s), 4000, 16, {"scale": s}) for s in (2, 3, 4)},
+}
+
+
+def train_recipe(name: str, out: Path, *, steps: int | None, threads: int, seed: int, ship: bool) -> dict:
+    recipe = RECIPES[name]
+    run = out / name
+    steps = steps or recipe.steps
+    start = time.perf_counter()
+    result = turbopix.train(
+        recipe.model, recipe.data, out=run, model_options=dict(recipe.model_options), steps=steps,
+        batch_size=recipe.batch_size, lr=recipe.lr, seed=seed, threads=threads, log_every=50,
+        ckpt_every=max(steps // 5, 1), sample_every=0,
+    )
+    seconds = time.perf_counter() - start
+    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line]
+    val = [r for r in rows if "val_psnr" in r]
+    record = {"name": name, "recipe": asdict(recipe), "steps": steps, "threads": threads, "seed": seed,
+              "wall_seconds": round(seconds, 1), "torch": torch.__version__,
+              "final_val_psnr": val[-1]["val_psnr"] if val else None,
+              "final_val_psnr_input": val[-1].get("val_psnr_input") if val else None}
+    atomic_write_text(run / "recipe.json", json.dumps(record, indent=2))
+    if ship:
+        shutil.copyfile(result.model_path, WEIGHTS / f"{name}.safetensors")
+    return record
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("names", nargs="*", help=f"recipes to run: {', '.join(RECIPES)}")
+    p.add_argument("--list", action="store_true", help="print the recipes and exit")
+    p.add_argument("--out", type=Path, default=Path("runs/restorers"), help="parent of the run directories")
+    p.add_argument("--steps", type=int, help="override the recipe's steps (a short run)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--ship", action="store_true", help="copy the final model into src/turbopix/weights/")
+    args = p.parse_args()
+    if args.list or not args.names:
+        for name, r in RECIPES.items():
+            print(f"{name:22s} {r.model:12s} {r.steps:5d} steps x {r.batch_size:3d}  {r.data}  {r.model_options}")
+        return
+    for name in args.names:
+        if name not in RECIPES:
+            raise SystemExit(f"unknown recipe {name!r}; choose from {', '.join(RECIPES)}")
+    for name in args.names:
+        print(json.dumps(train_recipe(name, args.out, steps=args.steps, threads=args.threads, seed=args.seed, ship=args.ship)))
+
+
+if __name__ == "__main__":
+    main()
