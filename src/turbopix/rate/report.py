@@ -34,7 +34,7 @@ def report(db_path: str | Path, out: str | Path | None = None, *, overwrite: boo
 
     db_path = Path(db_path)
     out = Path(out) if out else db_path.parent / "report"
-    refuse_overwrite(out, overwrite, exists=any((out / name).exists() for name in OUTPUTS), what="a rating report")
+    refuse_overwrite(out, overwrite, exists=any((out / name).exists() for name in OUTPUTS), what="a rating report", folder=True)
     conn = db.connect(db_path, readonly=True)
     try:
         cfg = stored_config(conn)
