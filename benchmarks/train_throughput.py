@@ -11,7 +11,7 @@ Part 2 (``--contention``): the same comparison on an idle machine and beside one
 single-threaded process (a Python spin loop, the "light background work" of a shared machine), for
 DCGAN and the MNIST VAE, with three variants: the plain loop (torch's default threads), turbopix
 with its thread count fixed to the cores (``threads=N``, the old default) and turbopix with the
-count tuned while training (the default, ``training/threads.py``).
+count tuned while training (the default, ``core/threads.py``).
 
     python benchmarks/train_throughput.py --steps 150 --rounds 5 [--data-root ../shared/data]
     python benchmarks/train_throughput.py --contention --rounds 3 --data-root ../shared/data
@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 import turbopix
 from turbopix.data import load_dataset
-from turbopix.training.threads import usable_cores
+from turbopix.core.threads import usable_cores
 
 MODEL = dict(image_size=28, channels=1, g_width=64, d_width=64)
 VAE = dict(image_size=28, channels=1)

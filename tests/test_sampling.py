@@ -146,3 +146,17 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(gan, tmp_path, monk
     with pytest.raises(OutputError, match="cannot write .*s.npz: No space left on device"):
         write_samples(gan, out, SampleConfig(n=4, format="npz"), overwrite=True)
     assert out.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["s.npz"]
+
+
+def test_images_do_not_depend_on_the_thread_count(gan):
+    """What lets sampling switch thread counts between chunks (core/threads.py) without changing a pixel."""
+    inputs = gan.example_inputs(64)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = gan.infer(**inputs)
+        torch.set_num_threads(2)
+        two = gan.infer(**inputs)
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(one, two)

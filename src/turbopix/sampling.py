@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 from .core.atomic import OutputError, atomic_write, default_mode, refuse_overwrite
 from .core.config import check_range, config_from_dict, opt
 from .core.errors import OptionMessage
+from .core.threads import ThreadTuner
 
 PAIR_ROW = 8  # images per row of a reconstruction grid: originals, with their reconstructions below
 
@@ -203,9 +204,17 @@ def sample_chunks(model: torch.nn.Module, n: int, *, labels: torch.Tensor | None
     device = param.device if param is not None else torch.device("cpu")
 
     def chunks() -> Iterator[np.ndarray]:
-        for start in range(0, n, chunk):
-            y = None if labels is None else labels[start : start + chunk].to(device)
-            yield to_uint8(model.generate(z[start : start + chunk].to(device), y))
+        # like training, long sampling runs on the thread count that is fastest now (core/threads.py);
+        # inference gives the same images whatever the count (tests/test_sampling.py)
+        before, tuner = torch.get_num_threads(), ThreadTuner(probe_steps=2)
+        try:
+            for start in range(0, n, chunk):
+                y = None if labels is None else labels[start : start + chunk].to(device)
+                with tuner.step():
+                    images = model.generate(z[start : start + chunk].to(device), y)
+                yield to_uint8(images)
+        finally:
+            torch.set_num_threads(before)
 
     return labels, chunks()
 

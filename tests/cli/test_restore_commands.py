@@ -1,7 +1,6 @@
 """``turbopix denoise / upscale / deblock / inpaint``: outputs, exit codes and one-line errors."""
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from turbopix.cli.main import main

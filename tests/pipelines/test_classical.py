@@ -1,5 +1,4 @@
 """Classical baselines behind the Method interface: they run, and they do their job."""
-import numpy as np
 import pytest
 import torch
 

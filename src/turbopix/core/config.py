@@ -218,7 +218,7 @@ class TrainConfig:
     ckpt_every: int = opt(500, "steps between checkpoints written to checkpoints/; 0 keeps only the final one", min=0, resumable=True)
     keep_ckpts: int = opt(3, "how many recent checkpoints to keep (older ones are deleted)", min=1, resumable=True)
     threads: Optional[int] = opt(None, "torch CPU threads; by default re-chosen while training from what runs fastest, "
-                                 "so a run adapts when other processes take cores (training/threads.py); fix it "
+                                 "so a run adapts when other processes take cores (core/threads.py); fix it "
                                  "for bit-exact resume", min=1, resumable=True)
     progress: bool = opt(True, "show a progress bar", resumable=True)
     time_budget: Optional[str] = opt(None, "stop cleanly after this much training time (e.g. 600, 10m, 1.5h): the "

@@ -42,7 +42,7 @@ from .schedule import BatchOrder, StepNoise, step_generator
 from .provenance import check_resume
 from .state import read_training_checkpoint, restore_training_state, save_training_checkpoint
 from .tasks import TASKS
-from .threads import thread_policy
+from ..core.threads import thread_policy
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from turbopix.training.threads import FixedThreads, ThreadTuner, thread_policy, usable_cores
+from turbopix.core.threads import FixedThreads, ThreadTuner, thread_policy, usable_cores
 
 
 class FakeClock:
