@@ -141,8 +141,9 @@ def part2(data, args) -> None:
     rows = []
     for model_name, (plain, name, options, steps, batch) in cases.items():
         for busy in (False, True):
-            variants = {
-                "plain loop": lambda r, plain=plain, steps=steps, batch=batch: plain(data.images, steps, batch, r),
+            variants = {  # the plain loop runs on torch's default: as many threads as cores
+                "plain loop": lambda r, plain=plain, steps=steps, batch=batch:
+                    torch.set_num_threads(cores) or plain(data.images, steps, batch, r),
                 f"turbopix threads={cores}": lambda r, name=name, options=options, steps=steps, batch=batch:
                     turbopix_run(name, options, data, steps, batch, r, cores),
                 "turbopix tuned": lambda r, name=name, options=options, steps=steps, batch=batch:

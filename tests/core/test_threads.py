@@ -95,3 +95,12 @@ def test_training_logs_the_thread_count(tmp_path):
                    ckpt_every=0, progress=False, model_options={"hidden": (32,), "latent_dim": 4})
     lines = [json.loads(x) for x in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert lines and all(1 <= line["threads"] <= usable_cores() for line in lines)
+
+
+def test_training_leaves_the_callers_thread_count(tmp_path):
+    import turbopix
+
+    torch.set_num_threads(2)
+    turbopix.train("vae", "digits", out=tmp_path / "run", steps=3, batch_size=16, sample_every=0, ckpt_every=0,
+                   progress=False, threads=1, model_options={"hidden": (16,), "latent_dim": 2})
+    assert torch.get_num_threads() == 2

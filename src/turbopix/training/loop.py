@@ -120,6 +120,17 @@ def train(
     ``dist``: this process's rank in a distributed job; by default the initialised process group's
     (see ``distributed.session``), or a single process.
     """
+    before = torch.get_num_threads()
+    try:
+        return _train(model, data, cfg, out, resume=resume, data_spec=data_spec, dist=dist)
+    finally:
+        torch.set_num_threads(before)  # the count chosen for training is not left behind for the caller
+
+
+def _train(
+    model: torch.nn.Module, data: Dataset, cfg: TrainConfig, out: str | Path, *, resume: bool = False,
+    data_spec: str = "", dist: Dist | None = None,
+) -> TrainResult:
     out = Path(out)
     dist = dist or distributed.current()
     dist.check_batch(cfg.batch_size)
