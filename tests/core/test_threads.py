@@ -104,3 +104,10 @@ def test_training_leaves_the_callers_thread_count(tmp_path):
     turbopix.train("vae", "digits", out=tmp_path / "run", steps=3, batch_size=16, sample_every=0, ckpt_every=0,
                    progress=False, threads=1, model_options={"hidden": (16,), "latent_dim": 2})
     assert torch.get_num_threads() == 2
+
+
+def test_a_slightly_faster_smaller_count_does_not_win():
+    clock = FakeClock()
+    tuner = ThreadTuner([1, 2], probe_steps=3, every_s=100.0, clock=clock)
+    run(tuner, clock, {1: 0.0095, 2: 0.010}, 10)  # 5% apart: noise on an idle machine
+    assert tuner.current == 2

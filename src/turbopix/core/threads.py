@@ -9,7 +9,9 @@ and how busy the machine is changes while a run goes on.
 So the count is measured: every ``every_s`` seconds of training, the next ``2 * probe_steps`` steps
 alternate between the candidate counts (1, 2, ..., the usable cores), and the count with the lowest
 median step time runs until the next probe. Alternating step by step compares the candidates under
-the same conditions; the median ignores the odd slow step (a checkpoint, a log line). On an idle
+the same conditions; the median ignores the odd slow step (a checkpoint, a log line). A smaller
+count replaces all the cores only when it is clearly faster (``margin``, 10%): contention makes the
+difference 2-3x, while on an idle machine a noisy probe must not cost a run its second core. On an idle
 machine the probes cost the few steps run at the slower count (about 1% of steps for a DCGAN, less
 for faster steps); under contention the tuner falls back to 1 thread within one probe.
 
@@ -41,11 +43,12 @@ class ThreadTuner:
     """
 
     def __init__(self, candidates: Sequence[int] | None = None, *, probe_steps: int = 5, every_s: float = 10.0,
-                 clock=time.perf_counter) -> None:
+                 margin: float = 0.1, clock=time.perf_counter) -> None:
         cores = usable_cores()
         self.candidates = list(candidates) if candidates else list(range(1, cores + 1))
         self.probe_steps = probe_steps
         self.every_s = every_s
+        self.margin = margin
         self.clock = clock
         self.current = max(self.candidates)  # the idle-machine choice until the first probe says otherwise
         self.history: list[tuple[float, int]] = []  # (time, chosen count) after each probe, for logs and tests
@@ -78,7 +81,9 @@ class ThreadTuner:
         self._schedule.pop(0)
         self._times[threads].append(seconds)
         if not self._schedule:  # probe done: keep the fastest, probe again later
-            self.current = min(self.candidates, key=lambda c: statistics.median(self._times[c]))
+            medians = {c: statistics.median(self._times[c]) for c in self.candidates}
+            best, most = min(medians, key=medians.__getitem__), max(self.candidates)
+            self.current = best if medians[best] < medians[most] * (1 - self.margin) else most
             torch.set_num_threads(self.current)
             self.history.append((self.clock(), self.current))
             self._next_probe = self.clock() + self.every_s
