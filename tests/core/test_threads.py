@@ -36,7 +36,7 @@ def run(tuner: ThreadTuner, clock: FakeClock, cost: dict[int, float], steps: int
 
 def test_busy_machine_falls_back_to_one_thread():
     clock = FakeClock()
-    tuner = ThreadTuner([1, 2], probe_steps=3, every_s=100.0, clock=clock)
+    tuner = ThreadTuner([1, 2], probe_steps=3, every_s=100.0, warmup_s=0.0, clock=clock)
     used = run(tuner, clock, {1: 0.010, 2: 0.030}, 20)  # 2 threads 3x slower, as beside a busy process
     assert used[:6] == [2, 1, 2, 1, 2, 1]  # the probe alternates
     assert used[6:] == [1] * 14 and tuner.current == 1
@@ -44,14 +44,14 @@ def test_busy_machine_falls_back_to_one_thread():
 
 def test_idle_machine_keeps_two_threads():
     clock = FakeClock()
-    tuner = ThreadTuner([1, 2], probe_steps=3, every_s=100.0, clock=clock)
+    tuner = ThreadTuner([1, 2], probe_steps=3, every_s=100.0, warmup_s=0.0, clock=clock)
     used = run(tuner, clock, {1: 0.014, 2: 0.010}, 20)
     assert used[6:] == [2] * 14 and tuner.current == 2
 
 
 def test_reprobes_and_follows_a_change():
     clock = FakeClock()
-    tuner = ThreadTuner([1, 2], probe_steps=3, every_s=1.0, clock=clock)
+    tuner = ThreadTuner([1, 2], probe_steps=3, every_s=1.0, warmup_s=0.0, clock=clock)
     run(tuner, clock, {1: 0.014, 2: 0.010}, 50)  # idle: 2 threads
     assert tuner.current == 2
     run(tuner, clock, {1: 0.010, 2: 0.030}, 200)  # another process starts: the next probe moves to 1
@@ -61,7 +61,7 @@ def test_reprobes_and_follows_a_change():
 
 def test_median_ignores_one_slow_step():
     clock = FakeClock()
-    tuner = ThreadTuner([1, 2], probe_steps=3, every_s=100.0, clock=clock)
+    tuner = ThreadTuner([1, 2], probe_steps=3, every_s=100.0, warmup_s=0.0, clock=clock)
     costs = iter([0.5, 0.014, 0.010, 0.014, 0.010, 0.014])  # the first 2-thread step hit a checkpoint
     for _ in range(6):
         with tuner.step():
@@ -71,7 +71,7 @@ def test_median_ignores_one_slow_step():
 
 def test_a_failed_step_is_not_timed():
     clock = FakeClock()
-    tuner = ThreadTuner([1, 2], probe_steps=1, every_s=100.0, clock=clock)
+    tuner = ThreadTuner([1, 2], probe_steps=1, every_s=100.0, warmup_s=0.0, clock=clock)
     with pytest.raises(RuntimeError):
         with tuner.step():
             clock.now += 5.0
@@ -108,6 +108,13 @@ def test_training_leaves_the_callers_thread_count(tmp_path):
 
 def test_a_slightly_faster_smaller_count_does_not_win():
     clock = FakeClock()
-    tuner = ThreadTuner([1, 2], probe_steps=3, every_s=100.0, clock=clock)
+    tuner = ThreadTuner([1, 2], probe_steps=3, every_s=100.0, warmup_s=0.0, clock=clock)
     run(tuner, clock, {1: 0.0095, 2: 0.010}, 10)  # 5% apart: noise on an idle machine
     assert tuner.current == 2
+
+
+def test_the_first_probe_waits_out_the_warm_up():
+    clock = FakeClock()
+    tuner = ThreadTuner([1, 2], probe_steps=2, every_s=100.0, warmup_s=1.0, clock=clock)
+    used = run(tuner, clock, {1: 0.010, 2: 0.030}, 40)  # 30 ms steps: the warm-up lasts 34 steps
+    assert used[:34] == [2] * 34 and used[34:38] == [2, 1, 2, 1] and used[38:] == [1, 1]

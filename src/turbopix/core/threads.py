@@ -9,8 +9,9 @@ and how busy the machine is changes while a run goes on.
 So the count is measured: every ``every_s`` seconds of training, the next ``2 * probe_steps`` steps
 alternate between the candidate counts (1, 2, ..., the usable cores), and the count with the lowest
 median step time runs until the next probe. Alternating step by step compares the candidates under
-the same conditions; the median ignores the odd slow step (a checkpoint, a log line). A smaller
-count replaces all the cores only when it is clearly faster (``margin``, 10%): contention makes the
+the same conditions; the median ignores the odd slow step (a checkpoint, a log line). The first probe
+waits ``warmup_s`` (2 s): a contention benchmark saw the VAE's probe, run on its very first steps,
+pick 1 thread on an idle machine. A smaller count replaces all the cores only when it is clearly faster (``margin``, 10%): contention makes the
 difference 2-3x, while on an idle machine a noisy probe must not cost a run its second core. On an idle
 machine the probes cost the few steps run at the slower count (about 1% of steps for a DCGAN, less
 for faster steps); under contention the tuner falls back to 1 thread within one probe.
@@ -43,7 +44,7 @@ class ThreadTuner:
     """
 
     def __init__(self, candidates: Sequence[int] | None = None, *, probe_steps: int = 5, every_s: float = 10.0,
-                 margin: float = 0.1, clock=time.perf_counter) -> None:
+                 margin: float = 0.1, warmup_s: float = 2.0, clock=time.perf_counter) -> None:
         cores = usable_cores()
         self.candidates = list(candidates) if candidates else list(range(1, cores + 1))
         self.probe_steps = probe_steps
@@ -54,7 +55,9 @@ class ThreadTuner:
         self.history: list[tuple[float, int]] = []  # (time, chosen count) after each probe, for logs and tests
         self._schedule: list[int] = []  # counts for the steps of the probe in progress
         self._times: dict[int, list[float]] = {}
-        self._next_probe = clock()  # probe at once: the first steps tell what the machine gives now
+        # the first probe waits out the warm-up (allocator growth, kernel selection, optimizer state):
+        # early steps are slow for reasons that have nothing to do with the thread count
+        self._next_probe = clock() + warmup_s
         torch.set_num_threads(self.current)
 
     @property
