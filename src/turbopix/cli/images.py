@@ -62,15 +62,23 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_reconstruct(args: argparse.Namespace) -> int:
-    from ..data import load_dataset
+def _grid_command(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """The config, the checked output path (its format and overwrite) and the model of a grid command;
+    the output is checked before the model is loaded."""
     from ..loading import load
-    from ..sampling import check_reconstructs, image_format, reconstruction_grid, save_grid
+    from ..sampling import image_format
 
     cfg = _config(args)
     image_format(args.out)
     out = check_out(args.out, args.overwrite)
-    model = load(args.checkpoint)
+    return cfg, out, load(args.checkpoint)
+
+
+def cmd_reconstruct(args: argparse.Namespace) -> int:
+    from ..data import load_dataset
+    from ..sampling import check_reconstructs, reconstruction_grid, save_grid
+
+    cfg, out, model = _grid_command(args)
     check_reconstructs(model)  # before loading any data
     c, s, _ = model.image_shape
     data = load_dataset(cfg.data, split="test", data_root=cfg.data_root, image_size=s, channels=c)
@@ -83,13 +91,9 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
 
 
 def cmd_interpolate(args: argparse.Namespace) -> int:
-    from ..loading import load
-    from ..sampling import image_format, interpolation_grid, parse_labels, save_grid
+    from ..sampling import interpolation_grid, parse_labels, save_grid
 
-    cfg = _config(args)
-    image_format(args.out)
-    out = check_out(args.out, args.overwrite)
-    model = load(args.checkpoint)
+    cfg, out, model = _grid_command(args)
     labels = parse_labels(cfg.label, cfg.rows * cfg.steps) if model.num_classes else None
     images, nrow = interpolation_grid(model, rows=cfg.rows, steps=cfg.steps, seed=cfg.seed, labels=labels)
     save_grid(images, out, nrow)
