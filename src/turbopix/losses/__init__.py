@@ -5,7 +5,8 @@ Training Tasks (``turbopix.training.tasks``) build their objectives from these, 
 
 - ``adversarial``: discriminator and generator losses by name ("bce", "hinge");
 - ``reconstruction``: L1, MSE, Charbonnier, and the VAE pixel likelihoods (Bernoulli, Gaussian);
-- ``kl``: KL divergence of a diagonal Gaussian to the standard normal, and Gaussian log densities.
+- ``kl``: KL divergence of a diagonal Gaussian to the standard normal, and Gaussian log densities;
+- ``style``: Gram matrices, style and content losses on feature maps, total variation (style transfer).
 
 Each docstring states the exact formula and reduction.
 """
@@ -14,6 +15,8 @@ from __future__ import annotations
 from .adversarial import ADVERSARIAL, AdversarialLoss, discriminator_loss, generator_loss
 from .kl import gaussian_kl, gaussian_log_prob
 from .reconstruction import bernoulli_nll, charbonnier, gaussian_nll, l1, mse
+from .style import content_loss, gram, style_loss, total_variation
 
-__all__ = ["ADVERSARIAL", "AdversarialLoss", "bernoulli_nll", "charbonnier", "discriminator_loss",
-           "gaussian_kl", "gaussian_log_prob", "gaussian_nll", "generator_loss", "l1", "mse"]
+__all__ = ["ADVERSARIAL", "AdversarialLoss", "bernoulli_nll", "charbonnier", "content_loss", "discriminator_loss",
+           "gaussian_kl", "gaussian_log_prob", "gaussian_nll", "generator_loss", "gram", "l1", "mse", "style_loss",
+           "total_variation"]
