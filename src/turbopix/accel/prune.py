@@ -42,6 +42,8 @@ def channel_importance(model: nn.Module, link: Link) -> torch.Tensor:
     norms = w.abs().transpose(0, dim).flatten(1).sum(1)
     if link.norm is not None:
         bn = model.get_submodule(link.norm)
+        if bn.running_var is None:  # instance norm: the filter's scale is normalised away, |gamma| is all
+            return bn.weight.detach().abs()
         norms = norms * bn.weight.detach().abs() / torch.sqrt(bn.running_var + bn.eps)
     return norms
 

@@ -5,7 +5,7 @@ three places, and all three are cut together:
 
 * L's weight slice for output c (dim 1 of a ConvTranspose2d weight (in, out, kH, kW); dim 0 of a
   Conv2d (out, in, kH, kW) or Linear (out, in) weight) and L's bias[c];
-* the BatchNorm right after L, if any (weight, bias, running mean/var at c);
+* the BatchNorm (or affine InstanceNorm) right after L, if any (weight, bias, running mean/var at c);
 * the next weight layer's input slice for c (dim 0 of a ConvTranspose2d, dim 1 otherwise).
 
 Only activations and batch norm may sit between two weight layers (``nn.Sequential`` chains, as in
@@ -23,6 +23,7 @@ from torch import nn
 from .base import ImageModel, unwrap
 
 WEIGHT_LAYERS = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
+NORMS = (nn.BatchNorm2d, nn.BatchNorm1d, nn.InstanceNorm2d)  # per-channel norms, cut with their producer
 PASS_THROUGH = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.Identity, nn.Dropout, nn.GELU, nn.SiLU)
 
 
@@ -66,7 +67,7 @@ def find_links(model: ImageModel) -> list[Link]:
                 if producer is not None:
                     links.append(Link(base + producer[0], norm, base + name))
                 producer, norm = (name, child), None
-            elif isinstance(child, nn.BatchNorm2d | nn.BatchNorm1d) and producer is not None and norm is None:
+            elif isinstance(child, NORMS) and producer is not None and norm is None:
                 norm = base + name
             elif not isinstance(child, PASS_THROUGH):
                 producer, norm = None, None  # anything else (reshape, pooling, ...) breaks the chain
