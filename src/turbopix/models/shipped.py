@@ -21,6 +21,8 @@ SHIPPED: dict[str, str] = {
     **{f"sr-fast-x{s}": f"fast super-resolution x{s} (Y channel)" for s in (2, 3, 4)},
     **{f"sr-accurate-x{s}": f"accurate super-resolution x{s} (Y channel)" for s in (2, 3, 4)},
 }
+# fast style transfer, one model per style image (recipes in tools/train_styles.py)
+SHIPPED.update({f"style-{s}": f"fast style transfer, style '{s}'" for s in ("candy", "mosaic")})
 
 
 class NotShippedError(FileNotFoundError):
@@ -36,8 +38,12 @@ def shipped_path(name: str) -> Path | None:
         have = ", ".join(available()) or "none"
         raise NotShippedError(
             f"'{name}' ({SHIPPED[name]}) is not shipped in this version of turbopix (shipped: {have}); "
-            f"train it with 'python tools/train_restorers.py {name}' and pass the model file instead")
+            f"train it with 'python tools/{_recipes(name)} {name}' and pass the model file instead")
     return path
+
+
+def _recipes(name: str) -> str:
+    return "train_styles.py" if name.startswith("style-") else "train_restorers.py"
 
 
 def available() -> list[str]:

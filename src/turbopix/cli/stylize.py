@@ -1,0 +1,50 @@
+"""``turbopix stylize CONTENT OUT --style NAME|STYLE.jpg``: stylise image files or folders.
+
+A shipped style name (or a style-transfer model file / artifact folder) runs the fast model; a style
+image runs the optimisation-based reference. The work is ``turbopix.pipelines.stylize``; the file
+options (overwrite, skip_bad, ...) are ``RestoreConfig``'s, the style options ``StylizeConfig``'s,
+so each is declared once.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ..core.config import add_config_args, config_from_dict, given_args
+from ..pipelines.restore import RestoreConfig, restore_files
+from ..pipelines.stylize import StylizeConfig, resolve_style
+
+EXAMPLES = ("turbopix stylize photo.jpg out.png --style candy\n"
+            "  turbopix stylize photos/ out/ --style mosaic\n"
+            "  turbopix stylize photo.jpg out.png --style my_painting.jpg --iterations 100")
+NOT_HERE = ("model", "tile", "overlap")  # restoration options that do not apply (whole images, --style picks)
+
+
+def add_commands(sub: Any) -> None:
+    text = "apply a painting's style to photos"
+    p = sub.add_parser("stylize", help=text, description=text + ": a shipped fast model by name, or the slow "
+                       "optimisation (Gatys et al.) towards any style image. Files or folders in, 8-bit PNG out.",
+                       epilog="examples:\n  " + EXAMPLES,
+                       formatter_class=lambda prog: argparse.RawDescriptionHelpFormatter(prog, max_help_position=34, width=100))
+    p.add_argument("input", help="an image file or a folder of images")
+    p.add_argument("output", help="the output file, or a folder (created) for a folder input")
+    p.add_argument("--style", required=True, help="a shipped style (candy, mosaic), a style-transfer model file or "
+                   "artifact folder, or a style image file (runs the optimisation)")
+    add_config_args(p.add_argument_group("style options"), StylizeConfig)
+    add_config_args(p.add_argument_group("file options"), RestoreConfig, skip=NOT_HERE)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    files = config_from_dict(RestoreConfig, given_args(args, RestoreConfig), what="stylize")
+    cfg = config_from_dict(StylizeConfig, given_args(args, StylizeConfig), what="stylize")
+    method = resolve_style(args.style, cfg, progress=files.progress)
+    report = restore_files(method, args.input, args.output, files)
+    for path in report.written if len(report.written) <= 3 else []:
+        print(f"wrote {path}")
+    if len(report.written) > 3:
+        print(f"wrote {len(report.written)} images under {args.output}")
+    for path, why in report.failed:
+        print(f"turbopix: failed: {path}: {why}", file=sys.stderr)
+    return 1 if report.failed else 0
