@@ -1,0 +1,184 @@
+"""Style-transfer benchmark: the fast models beside the optimisation-based reference (Gatys), the
+identity and the reference stylisations of pytorch/examples; speed at 512x512; a picture sheet.
+
+    PYTHONPATH=src TURBOPIX_DATA=../shared/data python benchmarks/style.py --styles candy mosaic
+
+How each number is computed (stated again in the report):
+
+- Content images, never trained on: fast_neural_style/content-images/amber.jpg and the first
+  ``--cbsd68`` files (sorted names) of the CBSD68 test set, each resized (antialiased bicubic) so
+  its longer side is ``--size`` px.
+- Losses: the unweighted ``content`` and ``style`` terms of ``turbopix.training.style.StyleObjective``
+  with the seeded random feature network (the one the models were trained with), the style image
+  resized to ``--size`` on its longer side: content = mean squared relu2_2 difference to the
+  content image, style = sum over four layers of mean squared Gram difference. Mean over images.
+  The identity row is the content image itself (content loss 0 by definition); the reference row
+  is pytorch/examples' released stylisation of amber.jpg (trained with real VGG16 features),
+  resized the same way, so the table also says how our random features score a VGG stylisation.
+- Gatys: ``--iterations`` L-BFGS iterations from the content image, style weight as the
+  ``stylize`` CLI default; its wall time per image is reported beside the fast model's.
+- Speed: images/s at 512x512, batch 1, for eager PyTorch, ONNX Runtime fp32 and OpenVINO int8
+  artifacts made by ``turbopix.accelerate``; ``--rounds`` rounds, variants timed in turn within each
+  round (order rotating), the median over rounds reported, with the median per-round ratio to eager.
+
+Writes benchmarks/results/style.json, the sheet docs/images/style_sheet.jpg, and the images of the
+rating study (runs/style_study/{fast,gatys,reference}/, see benchmarks/style_study.toml).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+import turbopix
+from turbopix.core.atomic import atomic_write_text
+from turbopix.data.images import read_image
+from turbopix.features.perceptual import random_network
+from turbopix.pipelines.gatys import optimise_image
+from turbopix.pipelines.stylize import StylizeConfig, _resize
+from turbopix.training.style import StyleObjective, read_style_image
+
+ROOT = Path(__file__).resolve().parents[1]
+STYLE_FILES = {"candy": "candy.jpg", "mosaic": "mosaic.jpg"}
+
+
+def _load(path: Path, size: int) -> torch.Tensor:
+    x = torch.from_numpy(read_image(path).transpose(2, 0, 1).copy()).float().div(127.5).sub(1)[None]
+    return _resize(x.expand(1, 3, *x.shape[-2:]) if x.shape[1] == 1 else x, size)
+
+
+def _uint8(x: torch.Tensor) -> np.ndarray:
+    return torch.floor((x[0].clamp(-1, 1) + 1) * 127.5 + 0.5).to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+def quality(data: Path, styles: list[str], size: int, iterations: int, n_cbsd: int, study: Path) -> tuple[dict, dict]:
+    fns = data / "fast_neural_style"
+    contents = {"amber": _load(fns / "content-images" / "amber.jpg", size)}
+    for p in sorted((data / "cbsd68").glob("*.png"))[:n_cbsd]:
+        contents[p.stem] = _load(p, size)
+    network = random_network()
+    weights = StylizeConfig()
+    table, pictures = {}, {}
+    for style in styles:
+        model = turbopix.load(f"style-{style}")
+        objective = StyleObjective(network, read_style_image(fns / "style-images" / STYLE_FILES[style], size),
+                                   content_weight=1.0, style_weight=weights.style_weight, tv_weight=weights.tv_weight)
+        rows: dict[str, list[dict]] = {"identity": [], "fast": [], "gatys": [], "reference": []}
+        for name, content in contents.items():
+            target = objective.content_features(content)
+            start = time.perf_counter()
+            with torch.no_grad():
+                fast = model.infer(image=content)
+            t_fast = time.perf_counter() - start
+            start = time.perf_counter()
+            gatys = optimise_image(content, objective, iterations=iterations)
+            t_gatys = time.perf_counter() - start
+            outs = {"identity": (content, 0.0), "fast": (fast, t_fast), "gatys": (gatys, t_gatys)}
+            if name == "amber":
+                ref = _load(fns / "output-images" / f"amber-{style}.jpg", size)
+                outs["reference"] = (ref, float("nan"))
+                pictures[style] = {k: v[0] for k, v in outs.items()}
+            for method, (image, seconds) in outs.items():
+                with torch.no_grad():
+                    terms = objective.terms(image, target)
+                rows[method].append({"image": name, "content": float(terms["content"]), "style": float(terms["style"]),
+                                     "seconds": seconds})
+            print(f"{style} {name}: " + ", ".join(f"{m} style {r[-1]['style']:.4g} content {r[-1]['content']:.4g}"
+                                                  for m, r in rows.items() if r and r[-1]["image"] == name), flush=True)
+        table[style] = rows
+    for style, outs in pictures.items():  # the rating study's images: one item per style, same name in each source
+        for method in ("fast", "gatys", "reference"):
+            folder = study / method
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(_uint8(outs[method])).save(folder / f"amber-{style}.png")
+    return table, pictures
+
+
+def sheet(pictures: dict, path: Path) -> None:
+    """Rows: styles; columns: content | ours (fast) | Gatys | reference (VGG)."""
+    cells = [[_uint8(p[k]) for k in ("identity", "fast", "gatys", "reference")] for p in pictures.values()]
+    grid = np.concatenate([np.concatenate(row, 1) for row in cells], 0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(grid).save(path, quality=85)
+
+
+def speed(styles: list[str], rounds: int, work: Path) -> dict:
+    from turbopix.accel.recipe import accelerate
+
+    source = turbopix.models.shipped.shipped_path(f"style-{styles[0]}")
+    variants = {"eager fp32": turbopix.load(source)}
+    for name, recipe in (("onnxruntime fp32", "onnxruntime"), ("openvino int8", "int8")):
+        try:
+            folder = accelerate(source, recipe, work / recipe, log=lambda *a, **k: None, quality_n=4, calib_size=64)
+            variants[name] = turbopix.load(folder)
+        except Exception as e:  # a runtime that is not installed: reported, not fatal
+            print(f"{name}: skipped ({e})")
+    x = torch.rand(1, 3, 512, 512) * 2 - 1
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    with torch.no_grad():
+        for m in variants.values():
+            m.infer(image=x)  # warm-up
+        names = list(variants)
+        for r in range(rounds):
+            for name in names[r % len(names):] + names[:r % len(names)]:
+                start = time.perf_counter()
+                variants[name].infer(image=x)
+                times[name].append(time.perf_counter() - start)
+    eager = times["eager fp32"]
+    return {name: {"images_per_s": 1 / statistics.median(t), "ratio_to_eager": statistics.median(e / v for e, v in zip(eager, t)),
+                   "rounds": rounds} for name, t in times.items()}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--styles", nargs="+", default=list(STYLE_FILES), choices=list(STYLE_FILES))
+    p.add_argument("--size", type=int, default=256, help="longer side of the content images (losses, sheet)")
+    p.add_argument("--iterations", type=int, default=100, help="Gatys L-BFGS iterations")
+    p.add_argument("--cbsd68", type=int, default=3, help="CBSD68 test images besides amber.jpg")
+    p.add_argument("--rounds", type=int, default=15, help="interleaved speed rounds")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--skip-speed", action="store_true")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "style.json")
+    p.add_argument("--sheet", type=Path, default=ROOT / "docs" / "images" / "style_sheet.jpg")
+    p.add_argument("--study", type=Path, default=ROOT / "runs" / "style_study")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    data = Path(os.environ.get("TURBOPIX_DATA", ROOT.parent / "shared" / "data"))
+    start = time.perf_counter()
+    table, pictures = quality(data, args.styles, args.size, args.iterations, args.cbsd68, args.study)
+    sheet(pictures, args.sheet)
+    result = {"size": args.size, "iterations": args.iterations, "threads": args.threads, "torch": torch.__version__,
+              "quality": table, "quality_wall_s": round(time.perf_counter() - start, 1)}
+    if not args.skip_speed:
+        with tempfile.TemporaryDirectory() as work:
+            result["speed_512"] = speed(args.styles, args.rounds, Path(work))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.out, json.dumps(result, indent=2))
+    print(report(result))
+
+
+def report(result: dict) -> str:
+    lines = [f"Losses at {result['size']} px (mean over images; lower is closer; random-feature objective)", "",
+             "| style | method | style loss | content loss | s / image |", "|---|---|---|---|---|"]
+    for style, rows in result["quality"].items():
+        for method, items in rows.items():
+            mean = lambda k: statistics.fmean(r[k] for r in items)  # noqa: E731
+            lines.append(f"| {style} | {method} ({len(items)} img) | {mean('style'):.4g} | {mean('content'):.4g} | "
+                         f"{mean('seconds'):.3g} |")
+    if "speed_512" in result:
+        lines += ["", "Speed at 512x512, batch 1", "", "| variant | images/s | ratio to eager |", "|---|---|---|"]
+        for name, r in result["speed_512"].items():
+            lines.append(f"| {name} | {r['images_per_s']:.3g} | {r['ratio_to_eager']:.2f} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
