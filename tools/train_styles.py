@@ -42,6 +42,7 @@ class Recipe:
     data: str = CONTENT
     model_options: dict = field(default_factory=dict)
     lr: float = 2e-3
+    time_budget: str = "9m"  # the steps, or this much training time if that comes first (shared 2-core machine)
     note: str = ""
 
 
@@ -59,12 +60,13 @@ def train_recipe(name: str, out: Path, *, steps: int | None, threads: int, seed:
     start = time.perf_counter()
     result = turbopix.train(
         "style-transfer", recipe.data, out=run, model_options=options, steps=steps, batch_size=recipe.batch_size,
-        lr=recipe.lr, seed=seed, threads=threads, log_every=50, ckpt_every=max(steps // 4, 1), sample_every=max(steps // 4, 1),
+        lr=recipe.lr, seed=seed, threads=threads, log_every=25, time_budget=recipe.time_budget, ckpt_every=max(steps // 4, 1), sample_every=max(steps // 4, 1),
     )
     seconds = time.perf_counter() - start
     rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line]
     last = next((r for r in reversed(rows) if "style" in r), {})
-    record = {"name": name, "recipe": asdict(recipe), "model_options": options, "steps": steps, "threads": threads,
+    done = max((r.get("step", 0) for r in rows), default=0)
+    record = {"name": name, "recipe": asdict(recipe), "model_options": options, "steps": steps, "steps_done": done, "threads": threads,
               "seed": seed, "wall_seconds": round(seconds, 1), "torch": torch.__version__,
               "final_terms": {k: last[k] for k in ("loss", "content", "style", "tv") if k in last}}
     atomic_write_text(run / "recipe.json", json.dumps(record, indent=2))
