@@ -45,3 +45,23 @@ def test_save_load_round_trip(tmp_path):
     x = torch.rand(1, 3, 16, 20) * 2 - 1
     with torch.no_grad():
         assert torch.equal(loaded.infer(x), model.infer(x))
+
+
+@pytest.mark.parametrize("name", ["style-candy", "style-mosaic"])
+def test_shipped_styles_load_by_name_and_saw_only_training_photos(name, tmp_path):
+    from turbopix.cli.main import main
+    from turbopix.models.shipped import WEIGHTS_DIR, available
+
+    if name not in available():
+        pytest.skip(f"{name} is not shipped in this checkout")
+    assert (WEIGHTS_DIR / f"{name}.safetensors").stat().st_size < 500_000
+    model = turbopix.load(name)
+    assert model.family == "style-transfer" and model.config.width == 8
+    assert model.metadata["data"].startswith("patches:cbsd432_train")
+    assert model.infer(torch.zeros(1, 3, 20, 12)).shape == (1, 3, 20, 12)
+    from PIL import Image
+
+    Image.new("RGB", (20, 12), (120, 30, 200)).save(tmp_path / "in.png")
+    assert main(["stylize", str(tmp_path / "in.png"), str(tmp_path / "out.png"), "--style", name.removeprefix("style-"),
+                 "--no-progress"]) == 0
+    assert Image.open(tmp_path / "out.png").size == (20, 12)
