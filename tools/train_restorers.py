@@ -22,6 +22,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
 import torch
 
@@ -85,25 +86,32 @@ def train_recipe(name: str, out: Path, *, steps: int | None, threads: int, seed:
     return record
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("names", nargs="*", help=f"recipes to run: {', '.join(RECIPES)}")
+def recipe_cli(recipes: dict, train: Callable[..., dict], *, doc: str, out: str, describe: Callable[[str, Any], str]) -> None:
+    """The command line of a recipe script: list the recipes, or run the named ones (also used by
+    tools/train_styles.py)."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    p.add_argument("names", nargs="*", help=f"recipes to run: {', '.join(recipes)}")
     p.add_argument("--list", action="store_true", help="print the recipes and exit")
-    p.add_argument("--out", type=Path, default=Path("runs/restorers"), help="parent of the run directories")
+    p.add_argument("--out", type=Path, default=Path(out), help="parent of the run directories")
     p.add_argument("--steps", type=int, help="override the recipe's steps (a short run)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--ship", action="store_true", help="copy the final model into src/turbopix/weights/")
     args = p.parse_args()
     if args.list or not args.names:
-        for name, r in RECIPES.items():
-            print(f"{name:22s} {r.model:12s} {r.steps:5d} steps x {r.batch_size:3d}  {r.data}  {r.model_options}")
+        for name, r in recipes.items():
+            print(describe(name, r))
         return
     for name in args.names:
-        if name not in RECIPES:
-            raise SystemExit(f"unknown recipe {name!r}; choose from {', '.join(RECIPES)}")
+        if name not in recipes:
+            raise SystemExit(f"unknown recipe {name!r}; choose from {', '.join(recipes)}")
     for name in args.names:
-        print(json.dumps(train_recipe(name, args.out, steps=args.steps, threads=args.threads, seed=args.seed, ship=args.ship)))
+        print(json.dumps(train(name, args.out, steps=args.steps, threads=args.threads, seed=args.seed, ship=args.ship)))
+
+
+def main() -> None:
+    recipe_cli(RECIPES, train_recipe, doc=__doc__, out="runs/restorers", describe=lambda name, r: (
+        f"{name:22s} {r.model:12s} {r.steps:5d} steps x {r.batch_size:3d}  {r.data}  {r.model_options}"))
 
 
 if __name__ == "__main__":

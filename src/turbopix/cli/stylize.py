@@ -8,12 +8,12 @@ so each is declared once.
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from ..core.config import add_config_args, config_from_dict, given_args
 from ..pipelines.restore import RestoreConfig, restore_files
 from ..pipelines.stylize import StylizeConfig, resolve_style
+from .restore import show_report
 
 EXAMPLES = ("turbopix stylize photo.jpg out.png --style candy\n"
             "  turbopix stylize photos/ out/ --style mosaic\n"
@@ -40,11 +40,4 @@ def run(args: argparse.Namespace) -> int:
     files = config_from_dict(RestoreConfig, given_args(args, RestoreConfig), what="stylize")
     cfg = config_from_dict(StylizeConfig, given_args(args, StylizeConfig), what="stylize")
     method = resolve_style(args.style, cfg, progress=files.progress)
-    report = restore_files(method, args.input, args.output, files)
-    for path in report.written if len(report.written) <= 3 else []:
-        print(f"wrote {path}")
-    if len(report.written) > 3:
-        print(f"wrote {len(report.written)} images under {args.output}")
-    for path, why in report.failed:
-        print(f"turbopix: failed: {path}: {why}", file=sys.stderr)
-    return 1 if report.failed else 0
+    return show_report(restore_files(method, args.input, args.output, files), args.output)
