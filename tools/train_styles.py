@@ -46,9 +46,9 @@ class Recipe:
     note: str = ""
 
 
-# style weight 2e3, not the default 1e4: at 1e4 an 800-step run kept the colours of the style and lost the
-# content's shapes (content term 0.82 at the end; its previews were blobs)
-BALANCED = {"style_weight": 2e3}
+# style weight 1e3, not the default 1e4: at 1e4 an 800-step run kept the colours of the style and lost the
+# content's shapes (content term 0.82-0.85 at the end, weighted style term 0.44; its outputs were blobs)
+BALANCED = {"style_weight": 1e3}
 RECIPES: dict[str, Recipe] = {
     "style-candy": Recipe("fast_neural_style/style-images/candy.jpg", 3000, model_options=BALANCED),
     "style-mosaic": Recipe("fast_neural_style/style-images/mosaic.jpg", 3000, model_options=BALANCED),
