@@ -50,8 +50,8 @@ class Recipe:
 # content's shapes (content term 0.82-0.85 at the end, weighted style term 0.44; its outputs were blobs)
 BALANCED = {"style_weight": 1e3}
 RECIPES: dict[str, Recipe] = {
-    "style-candy": Recipe("fast_neural_style/style-images/candy.jpg", 3000, model_options=BALANCED),
-    "style-mosaic": Recipe("fast_neural_style/style-images/mosaic.jpg", 3000, model_options=BALANCED),
+    "style-candy": Recipe("fast_neural_style/style-images/candy.jpg", 2000, model_options=BALANCED),
+    "style-mosaic": Recipe("fast_neural_style/style-images/mosaic.jpg", 2000, model_options=BALANCED),
 }
 
 
