@@ -42,7 +42,7 @@ class Recipe:
     data: str = CONTENT
     model_options: dict = field(default_factory=dict)
     lr: float = 2e-3
-    time_budget: str = "9m"  # the steps, or this much training time if that comes first (shared 2-core machine)
+    time_budget: str = "4m"  # the steps, or this much training time if that comes first (shared 2-core machine)
     note: str = ""
 
 
@@ -50,8 +50,8 @@ class Recipe:
 # content's shapes (content term 0.82-0.85 at the end, weighted style term 0.44; its outputs were blobs)
 BALANCED = {"style_weight": 1e3}
 RECIPES: dict[str, Recipe] = {
-    "style-candy": Recipe("fast_neural_style/style-images/candy.jpg", 2000, model_options=BALANCED),
-    "style-mosaic": Recipe("fast_neural_style/style-images/mosaic.jpg", 2000, model_options=BALANCED),
+    "style-candy": Recipe("fast_neural_style/style-images/candy.jpg", 1500, model_options=BALANCED),
+    "style-mosaic": Recipe("fast_neural_style/style-images/mosaic.jpg", 1500, model_options=BALANCED),
 }
 
 
