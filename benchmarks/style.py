@@ -71,9 +71,11 @@ def quality(data: Path, styles: list[str], size: int, iterations: int, n_cbsd: i
     table, pictures = {}, {}
     for style in styles:
         model = turbopix.load(f"style-{style}")
+        earlier = ROOT / "runs" / "styles-v1" / f"style-{style}" / "model.safetensors"  # the first recipe, if kept
+        model_v1 = turbopix.load(earlier) if earlier.is_file() else None
         objective = StyleObjective(network, read_style_image(fns / "style-images" / STYLE_FILES[style], size),
                                    content_weight=1.0, style_weight=weights.style_weight, tv_weight=weights.tv_weight)
-        rows: dict[str, list[dict]] = {"identity": [], "fast": [], "gatys": [], "reference": []}
+        rows: dict[str, list[dict]] = {"identity": [], "fast": [], "fast-v1": [], "gatys": [], "reference": []}
         for i, (name, content) in enumerate(contents.items()):
             target = objective.content_features(content)
             start = time.perf_counter()
@@ -81,6 +83,9 @@ def quality(data: Path, styles: list[str], size: int, iterations: int, n_cbsd: i
                 fast = model.infer(image=content)
             t_fast = time.perf_counter() - start
             outs = {"identity": (content, 0.0), "fast": (fast, t_fast)}
+            if model_v1 is not None:
+                with torch.no_grad():
+                    outs["fast-v1"] = (model_v1.infer(image=content), float("nan"))
             if i < n_gatys:  # the slow one on the first images only (amber first: the sheet needs it)
                 start = time.perf_counter()
                 gatys = optimise_image(content, objective, iterations=iterations)
@@ -96,7 +101,7 @@ def quality(data: Path, styles: list[str], size: int, iterations: int, n_cbsd: i
                                      "seconds": seconds})
             print(f"{style} {name}: " + ", ".join(f"{m} style {r[-1]['style']:.4g} content {r[-1]['content']:.4g}"
                                                   for m, r in rows.items() if r and r[-1]["image"] == name), flush=True)
-        table[style] = rows
+        table[style] = {k: v for k, v in rows.items() if v}
     for style, outs in pictures.items():  # the rating study's images: one item per style, same name in each source
         for method in ("fast", "gatys", "reference"):
             folder = study / method
@@ -106,8 +111,8 @@ def quality(data: Path, styles: list[str], size: int, iterations: int, n_cbsd: i
 
 
 def sheet(pictures: dict, path: Path) -> None:
-    """Rows: styles; columns: content | ours (fast) | Gatys | reference (VGG)."""
-    cells = [[_uint8(p[k]) for k in ("identity", "fast", "gatys", "reference")] for p in pictures.values()]
+    """Rows: styles; columns: content | ours (fast) | ours, first recipe (when kept) | Gatys | reference (VGG)."""
+    cells = [[_uint8(p[k]) for k in ("identity", "fast", "fast-v1", "gatys", "reference") if k in p] for p in pictures.values()]
     grid = np.concatenate([np.concatenate(row, 1) for row in cells], 0)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(grid).save(path, quality=85)
