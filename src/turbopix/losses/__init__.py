@@ -5,7 +5,9 @@ Training Tasks (``turbopix.training.tasks``) build their objectives from these, 
 
 - ``adversarial``: discriminator and generator losses by name ("bce", "hinge");
 - ``reconstruction``: L1, MSE, Charbonnier, and the VAE pixel likelihoods (Bernoulli, Gaussian);
-- ``kl``: KL divergence of a diagonal Gaussian to the standard normal, and Gaussian log densities.
+- ``kl``: KL divergence of a diagonal Gaussian to the standard normal, and Gaussian log densities;
+- ``zero_reference``: Zero-DCE's losses for enhancement without a reference image (spatial
+  consistency, exposure control, colour constancy, illumination smoothness).
 
 Each docstring states the exact formula and reduction.
 """
@@ -14,6 +16,10 @@ from __future__ import annotations
 from .adversarial import ADVERSARIAL, AdversarialLoss, discriminator_loss, generator_loss
 from .kl import gaussian_kl, gaussian_log_prob
 from .reconstruction import bernoulli_nll, charbonnier, gaussian_nll, l1, mse
+from .zero_reference import (ZERO_DCE_WEIGHTS, colour_constancy, exposure_control, illumination_smoothness,
+                             spatial_consistency, zero_reference_losses)
 
 __all__ = ["ADVERSARIAL", "AdversarialLoss", "bernoulli_nll", "charbonnier", "discriminator_loss",
-           "gaussian_kl", "gaussian_log_prob", "gaussian_nll", "generator_loss", "l1", "mse"]
+           "gaussian_kl", "gaussian_log_prob", "gaussian_nll", "generator_loss", "l1", "mse",
+           "ZERO_DCE_WEIGHTS", "colour_constancy", "exposure_control", "illumination_smoothness",
+           "spatial_consistency", "zero_reference_losses"]
