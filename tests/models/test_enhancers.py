@@ -27,6 +27,11 @@ def test_output_has_the_input_size_and_stays_in_range(scale_factor):
     assert y.shape == x.shape and y.min() >= -1 and y.max() <= 1
 
 
+def test_images_smaller_than_the_scale_factor_work():
+    model = create_model("zero-dce", width=4, scale_factor=8).eval()
+    assert model.infer(torch.zeros(1, 3, 5, 7)).shape == (1, 3, 5, 7)
+
+
 def test_zero_parameters_are_the_identity():
     model = create_model("zero-dce", width=8).eval()
     with torch.no_grad():

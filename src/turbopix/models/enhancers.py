@@ -113,7 +113,7 @@ class ZeroDCE(ImageModel):
     def curve_maps(self, unit: torch.Tensor) -> torch.Tensor:
         """The curve parameters (B, 3, H, W) in [-1, 1] for an image in [0, 1]."""
         s = self.config.scale_factor
-        if s == 1:
+        if s == 1 or min(unit.shape[-2:]) < s:  # an image smaller than the factor: estimate at full size
             return self.net(unit)
         small = F.interpolate(unit, scale_factor=1 / s, mode="bilinear", align_corners=False)
         return F.interpolate(self.net(small), size=unit.shape[-2:], mode="bilinear", align_corners=False)
