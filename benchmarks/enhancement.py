@@ -46,10 +46,11 @@ from turbopix.core.atomic import atomic_write, atomic_write_text
 from turbopix.data.degrade import parse_degradations
 from turbopix.data.images import read_image
 from turbopix.metrics.paired import psnr, ssim
+from turbopix.pipelines.lowlight import BASELINES
 from turbopix.pipelines.restore import resolve_method, restore_array
 
 ROOT = Path(__file__).resolve().parents[1]
-BASELINES = ("gamma", "he", "clahe", "lime")
+
 LUMA = np.array([0.299, 0.587, 0.114])
 
 

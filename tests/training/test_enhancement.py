@@ -17,11 +17,11 @@ FAST = dict(batch_size=4, log_every=5, sample_every=0, progress=False, threads=1
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
+    """Ten smooth colour photos, 40x40."""
     root = tmp_path_factory.mktemp("photos")
-    rng = np.random.default_rng(0)
-    for i in range(10):
-        coarse = rng.integers(60, 256, (6, 6, 3), dtype=np.uint8)
-        Image.fromarray(coarse).resize((40, 40), Image.BILINEAR).save(root / f"{i}.png")
+    tiles = np.random.default_rng(0).integers(60, 256, (10, 6, 6, 3), dtype=np.uint8)
+    for i, tile in enumerate(tiles):
+        Image.fromarray(tile).resize((40, 40), Image.BILINEAR).save(root / f"{i}.png")
     return root
 
 

@@ -17,6 +17,7 @@ the benchmark run them exactly like the learned model. All work on 8-bit RGB (Op
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -74,21 +75,7 @@ def lime(x: np.ndarray, *, gamma: float = 0.8, floor: float = 0.05) -> np.ndarra
     return x / t[..., None]
 
 
-@CLASSICAL.register("gamma", task="enhance")
-def gamma() -> Method:
-    return _method("gamma", adaptive_gamma)
-
-
-@CLASSICAL.register("he", task="enhance")
-def he() -> Method:
-    return _method("he", _equalise_y)
-
-
-@CLASSICAL.register("clahe", task="enhance")
-def clahe() -> Method:
-    return _method("clahe", _clahe_l)
-
-
-@CLASSICAL.register("lime", task="enhance")
-def lime_method() -> Method:
-    return _method("lime", lime)
+# name -> the pixel function; each is registered as a constructor of its Method, as classical.py's are
+BASELINES = {"gamma": adaptive_gamma, "he": _equalise_y, "clahe": _clahe_l, "lime": lime}
+for _name, _fn in BASELINES.items():
+    CLASSICAL.register(_name, task="enhance")(functools.partial(_method, _name, _fn))
