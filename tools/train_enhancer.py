@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_restorers import Recipe, train_recipe  # noqa: E402  (the same recording as the restorers)
 
 NAME = "enhance-zero-dce"
-RECIPE = Recipe("zero-dce", "patches:cbsd432_train?patch_size=256&degrade=lowlight&val_split=0.05", 700, 8,
+RECIPE = Recipe("zero-dce", "patches:cbsd432_train?patch_size=256&degrade=lowlight&val_split=0.05", 500, 8,
                 {"scale_factor": 8}, lr=1e-3,
                 note="Zero-DCE++ (width 32, 8 iterations, E=0.6, the paper's loss weights); 256-pixel crops "
                      "instead of the paper's 512, lr 1e-3 instead of 1e-4 and no weight decay, for a CPU budget "
