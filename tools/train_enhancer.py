@@ -18,6 +18,7 @@ validation PSNR) beside run.json / log.jsonl / model.safetensors, as ``train_res
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -42,12 +43,18 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--ship", action="store_true", help="copy the final model into src/turbopix/weights/")
     p.add_argument("--list", action="store_true", help="print the recipe and exit")
+    p.add_argument("--exposure", type=float, help="the exposure loss's level E instead of the paper's 0.6 (a variant, "
+                   "run into OUT/enhance-zero-dce-eE; e.g. 0.4, the mean intensity of the cbsd432_train originals)")
     args = p.parse_args()
     if args.list:
         print(NAME, RECIPE)
         return
-    print(json.dumps(train_recipe(NAME, args.out, steps=args.steps, threads=args.threads, seed=args.seed,
-                                  ship=args.ship, recipe=RECIPE)))
+    name, recipe = NAME, RECIPE
+    if args.exposure is not None:
+        name = f"{NAME}-e{args.exposure:g}"
+        recipe = dataclasses.replace(RECIPE, model_options={**RECIPE.model_options, "exposure": args.exposure})
+    print(json.dumps(train_recipe(name, args.out, steps=args.steps, threads=args.threads, seed=args.seed,
+                                  ship=args.ship, recipe=recipe)))
 
 
 if __name__ == "__main__":
