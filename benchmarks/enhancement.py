@@ -120,7 +120,7 @@ def grid(outputs: dict, rows: list[tuple[str, str]], columns: list[str], path: P
             image = Image.fromarray(outputs[(*key, column)])
             image.thumbnail((w, h), Image.LANCZOS)
             sheet.paste(image, (j * w + (w - image.width) // 2, label_h + i * h + (h - image.height) // 2))
-    atomic_write(path, lambda tmp: sheet.save(tmp, format="JPEG", quality=85))
+    atomic_write(path, lambda tmp: sheet.save(tmp, format="JPEG", quality=72, optimize=True))
 
 
 def speed(data: Path, model: str, rounds: int, threads: int) -> dict:
