@@ -21,7 +21,7 @@ How each number is computed (stated again in the tables' notes):
   histogram of the 8-bit luma; colourfulness = Hasler & Suesstrunk (2003) M3 on 0-255 RGB,
   sqrt(std(rg)^2 + std(yb)^2) + 0.3 sqrt(mean(rg)^2 + mean(yb)^2), rg = R - G, yb = (R + G) / 2 - B.
 - Speed: one 1200x900 RGB image (LIME 1.bmp resized) per call, batch 1, model inference only
-  (tensor in, tensor out), ``--threads`` threads; eager PyTorch and the artifacts that
+  (tensor in, tensor out), at each of ``--speed-threads`` thread counts; eager PyTorch and the artifacts that
   ``turbopix accelerate`` builds (ONNX Runtime; OpenVINO when installed). Variants are timed in
   turn, order rotating each round; images/s is the median over rounds of (calls / seconds).
 """
@@ -123,28 +123,35 @@ def grid(outputs: dict, rows: list[tuple[str, str]], columns: list[str], path: P
     atomic_write(path, lambda tmp: sheet.save(tmp, format="JPEG", quality=72, optimize=True))
 
 
-def speed(data: Path, model: str, rounds: int, threads: int) -> dict:
-    torch.set_num_threads(threads)
+def speed(data: Path, model: str, rounds: int, thread_counts: list[int]) -> dict:
+    """Each variant at each thread count, interleaved (torch's threads for eager; ONNX Runtime and
+    OpenVINO sessions take the count torch has when they are built, so one session per count)."""
     source = turbopix.load(model).eval()
     pixels = np.asarray(Image.fromarray(read_image(data / "lime_lowlight" / "1.bmp")).resize((1200, 900), Image.BICUBIC))
     image = (_tensor(pixels) / 127.5 - 1).contiguous()
-    variants = {"eager fp32": source}
+    variants: dict[str, tuple[object, int]] = {}  # label -> (model, threads)
     with tempfile.TemporaryDirectory() as tmp:
-        for label, recipe in (("onnxruntime fp32", "ort"), ("openvino fp32", "openvino")):
-            try:
-                variants[label] = turbopix.load(accelerate(source, recipe, Path(tmp) / recipe.replace(":", "_"), log=lambda *a: None))
-            except Exception as e:  # a runtime that is not installed: say so in the table
-                print(f"skipped {label}: {type(e).__name__}: {e}")
+        for n in thread_counts:
+            torch.set_num_threads(n)
+            variants[f"eager fp32, {n} thread(s)"] = (source, n)
+            for label, recipe in (("onnxruntime fp32", "ort"), ("openvino fp32", "openvino")):
+                try:
+                    built = accelerate(source, recipe, Path(tmp) / f"{recipe}-{n}", log=lambda *a: None)
+                    variants[f"{label}, {n} thread(s)"] = (turbopix.load(built), n)
+                except Exception as e:  # a runtime that is not installed or fails: say so
+                    print(f"skipped {label}: {type(e).__name__}: {e}")
         with torch.inference_mode():
             reference = source.infer(image=image)
-            errors = {k: float((v.infer(image=image) - reference).abs().max()) for k, v in variants.items()}
+            errors = {k: float((v.infer(image=image) - reference).abs().max()) for k, (v, _) in variants.items()}
             times: dict[str, list[float]] = {k: [] for k in variants}
             names = list(variants)
             for r in range(rounds):
                 for k in names[r % len(names):] + names[:r % len(names)]:
+                    runner, n = variants[k]
+                    torch.set_num_threads(n)
                     start, calls = time.perf_counter(), 0
                     while calls < 2 or time.perf_counter() - start < 1.0:
-                        variants[k].infer(image=image)
+                        runner.infer(image=image)
                         calls += 1
                     times[k].append(calls / (time.perf_counter() - start))
     return {k: {"images_per_s": statistics.median(v), "rounds": [round(x, 2) for x in v], "max_abs_error_vs_eager": errors[k]}
@@ -171,6 +178,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2, help="torch threads for the model (quality and speed)")
     p.add_argument("--speed-rounds", type=int, default=7)
+    p.add_argument("--speed-threads", default="1,2", help="comma-separated thread counts for the speed table")
     p.add_argument("--skip", default="", help="comma-separated parts to skip: synthetic, real, speed")
     p.add_argument("--grid", type=Path, default=ROOT / "docs" / "images" / "enhancement_grid.jpg")
     p.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "enhancement.json")
@@ -189,7 +197,7 @@ def main() -> None:
         rows = [("lime_lowlight", s) for s in ("1", "3", "8", "10")] + [("lol_eval15_low_partial", s) for s in ("1", "22")]
         grid(outputs, rows, ["input", *methods], args.grid)
     if "speed" not in skip:
-        result["speed"] = speed(args.data_root, args.model, args.speed_rounds, args.threads)
+        result["speed"] = speed(args.data_root, args.model, args.speed_rounds, [int(n) for n in args.speed_threads.split(",")])
     atomic_write_text(args.json, json.dumps(result, indent=2, default=str))
     print(tables({"synthetic": {}, "real": {}, "speed": {}} | result))
 
