@@ -89,15 +89,28 @@ def _unit_uint8(x: torch.Tensor) -> np.ndarray:
     return ((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
 
 
-def sheet(columns: list[torch.Tensor], path: Path, pad: int = 2) -> None:
-    """Images (N, C, H, W) in [-1, 1], one tensor per column, N rows, on a white background."""
-    cols = [_unit_uint8(c if c.shape[1] == 3 else c.expand(-1, 3, -1, -1)) for c in columns]
+def sheet(columns: list[torch.Tensor], path: Path, pad: int = 2, zoom: int = 2) -> None:
+    """Images (N, C, H, W) in [-1, 1], one tensor per column, N rows, on a white background, each
+    pixel shown as zoom x zoom (the images are small)."""
+    cols = [_unit_uint8(c if c.shape[1] == 3 else c.expand(-1, 3, -1, -1)).repeat(zoom, 1).repeat(zoom, 2) for c in columns]
     n, h, w, _ = cols[0].shape
     out = np.full((n * (h + pad) + pad, len(cols) * (w + pad) + pad, 3), 255, np.uint8)
     for j, col in enumerate(cols):
         for i in range(n):
             out[pad + i * (h + pad): pad + i * (h + pad) + h, pad + j * (w + pad): pad + j * (w + pad) + w] = col[i]
     _save_png(out, path)
+
+
+class MeanPhoto:
+    """The baseline that ignores its input: the mean facades/train photo, for every label map."""
+
+    def __init__(self, data_root: str | None) -> None:
+        train = load_dataset(FACADES_TEST.replace("facades?", "facades/train?"), split="train", data_root=data_root)
+        self.mean = torch.cat([train.batch(torch.arange(i, min(i + 50, len(train))))["target"]
+                               for i in range(0, len(train), 50)]).mean(0, keepdim=True)
+
+    def translate(self, x: torch.Tensor, direction: str = "a2b") -> torch.Tensor:
+        return self.mean.expand(len(x), -1, -1, -1)
 
 
 def table(data_root: str | None, rows: list[int]) -> dict:
@@ -107,6 +120,8 @@ def table(data_root: str | None, rows: list[int]) -> dict:
     test = load_dataset(FACADES_TEST, split="test", data_root=data_root)
     picks = test.batch(torch.tensor(rows))
     columns = [picks["image"]]
+    results["facades"]["mean train photo"] = paired_scores(MeanPhoto(data_root), FACADES_TEST, segmenter=segmenter,
+                                                           data_root=data_root)
     for name, direction in (("pix2pix-facades", "a2b"), ("cyclegan-facades", "a2b")):
         path = RUNS / name / "model.safetensors"
         if not path.is_file():

@@ -25,7 +25,7 @@ from ..data.base import Batch, Dataset
 from ..losses import ADVERSARIAL, l1
 from ..metrics.paired import psnr
 from .errors import TrainingOptionError
-from .restoration import VALIDATION_BATCH, VALIDATION_EXAMPLES, RestorationTask, _to_unit
+from .restoration import RestorationTask, _to_unit
 from .schedule import StepNoise
 from .tasks import TASKS, Grid, Task, Wrap, _identity, adam
 
@@ -113,16 +113,14 @@ class Pix2PixTask(RestorationTask):
 
     @torch.no_grad()
     def validate(self, model: nn.Module, data: Dataset) -> dict[str, float]:
-        test = self.test_data(data)
-        if test is None:
-            return {}
         device = next(model.parameters()).device
         errors, psnrs = [], []
-        for start in range(0, min(len(test), VALIDATION_EXAMPLES), VALIDATION_BATCH):
-            b = test.batch(torch.arange(start, min(start + VALIDATION_BATCH, len(test), VALIDATION_EXAMPLES)))
+        for b in self.validation_batches(data):
             out, target = _to_unit(model.infer(b["image"].to(device)).cpu()), _to_unit(b["target"])
             errors.append((out - target).abs().flatten(1).mean(1))
             psnrs.append(psnr(out, target, reduction="none"))
+        if not errors:
+            return {}
         return {"val_l1": float(torch.cat(errors).mean()), "val_psnr": float(torch.cat(psnrs).mean())}
 
 
