@@ -50,7 +50,7 @@ RECIPES = {
                        "&augment=false&val_split=0.1' --batch-size 4 --time-budget 900 --steps 100000 --ckpt-every 500 "
                        "--out runs/translation/pix2pix-facades",
     "segmenter-facades": "turbopix train --model pix2pix --image-size 64 --gan-weight 0 --dropout 0 --data "
-                         "'pairs:facades/train?downscale=4&augment=false&val_split=0.1' --batch-size 8 --lr 1e-3 "
+                         "'pairs:facades/train?downscale=4&augment=false&val_split=0.1' --batch-size 8 --lr 5e-4 "
                          "--time-budget 300 --steps 100000 --ckpt-every 500 --out runs/translation/segmenter-facades",
     "cyclegan-facades": "turbopix train --model cyclegan --image-size 64 --data "
                         "'unpaired:runs/translation/data/facades_labels,runs/translation/data/facades_photos?augment=false' "
@@ -143,7 +143,7 @@ def table(data_root: str | None, rows: list[int]) -> dict:
     if path.is_file():
         model = turbopix.load(path)
         results["digits"]["cyclegan-digits"] = {**digit_scores(x, labels, reference, model=model), "trained": _trained(path)}
-        first = torch.stack([int((labels == d).nonzero()[0]) for d in range(10)])
+        first = torch.tensor([int((labels == d).nonzero()[0]) for d in range(10)])
         sheet([x[first], translate_all(model, x[first])], ROOT / "docs" / "images" / "translation_digits.png")
     return results
 
@@ -154,7 +154,7 @@ def _trained(path: Path) -> dict:
     if not log.is_file():
         return {}
     rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-    last = [r for r in rows if "step" in r]
+    last = [r for r in rows if "time" in r]  # training rows (validation rows have no time)
     val = [r for r in rows if "val_psnr" in r]
     out = {"steps": last[-1]["step"] if last else None, "seconds": last[-1].get("time") if last else None}
     if val:
