@@ -143,3 +143,34 @@ def test_a_study_with_inputs_shows_the_input_between_the_candidates(tmp_path, se
     conn.close()
     assert sorted(r[0] for r in rows) == ["left", "right", "right", "tie"]
     assert all(r[1] == r[2] == r[3] and r[4] == "input" for r in rows)  # same input throughout each trial
+
+
+def test_mos_with_inputs_shows_the_input_beside_the_result_and_stacks_on_a_phone(tmp_path, serve, browser):
+    from turbopix.rate.study import open_study
+
+    from conftest import write_paired_study  # beside this file
+
+    _, folder = open_study(write_paired_study(tmp_path, "mos", sources=1, n=3, trials=2, gold_every=0), progress=False)
+    server = serve(folder)
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    page.goto(server.url + "/")
+    page.wait_for_selector("#trial #input")
+    mid, rated = box(page, "#input"), box(page, "#img0")
+    assert mid["right"] <= rated["left"] and mid["top"] == rated["top"]  # side by side
+    page.keyboard.press("3")
+    wait_for_next(page, 1)
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    mobile = phone.new_page()
+    mobile.goto(server.url + "/")
+    mobile.wait_for_selector("#trial #input")
+    mid, rated = box(mobile, "#input"), box(mobile, "#img0")
+    assert mid["bottom"] <= rated["top"] and rated["right"] <= 390  # stacked
+    shot(mobile, "rating_paired_mos_phone.png")
+    mobile.keyboard.press("5")
+    wait_for_next(mobile, 1)
+    phone.close()
+    conn = sqlite3.connect(server.folder / "study.db")
+    rows = conn.execute("SELECT r.choice, li.item, ii.item FROM ratings r JOIN trials t ON t.id = r.trial "
+                        "JOIN images li ON li.id = t.left_image JOIN images ii ON ii.id = t.input_image").fetchall()
+    conn.close()
+    assert sorted(r[0] for r in rows) == ["3", "5"] and all(r[1] == r[2] for r in rows)

@@ -169,3 +169,26 @@ def test_a_study_db_from_before_inputs_gains_the_column(tmp_path):
     conn = db.connect(path)
     assert "input_image" in {row[1] for row in conn.execute("PRAGMA table_info(trials)")}
     conn.close()
+
+
+def test_real_images_are_matched_too_and_serve_the_checks_and_the_hidden_reference(tmp_path):
+    toml = write_paired_study(tmp_path, "ab", n=4, trials=8, gold_every=2)
+    (tmp_path / "clean").mkdir()
+    for i in range(4):
+        Image.new("L", (32, 24), 250).save(tmp_path / "clean" / f"im{i}.png")
+    toml.write_text(toml.read_text().replace('inputs = "noisy"', 'inputs = "noisy"\nreal = "clean"'))
+    _, folder = open_study(toml, progress=False)
+    trials, items = draw_trials(folder, 8)
+    gold = [t for t in trials if t["gold"]]
+    assert len(gold) == 4 and all({items[t["left_image"]][0], items[t["right_image"]][0]} == {"real", "noise"} for t in gold)
+    assert all(items[t["left_image"]][1] == items[t["input_image"]][1] for t in trials)
+
+
+def test_the_docs_example_study_is_a_valid_declaration(tmp_path):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "rating.md").read_text()
+    toml = text.split("`denoise_study.toml`:\n\n```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "denoise_study.toml").write_text(toml)
+    cfg, _ = load_config(tmp_path / "denoise_study.toml")
+    assert cfg.kind == "ab" and cfg.inputs == str(tmp_path / "set12-noisy25") and set(cfg.sources) == {"dncnn", "bm3d"}
