@@ -157,8 +157,12 @@ def test_the_server_serves_the_input_only_to_its_rater(tmp_path, serve):
 
 
 def test_the_report_says_the_study_was_paired(tmp_path):
+    from turbopix.rate.report import render_html, table
+
     cfg, _ = load_config(write_paired_study(tmp_path))
-    assert "Paired with inputs" in summarise(cfg, [])["paired"]
+    summary = summarise(cfg, [])
+    assert "Paired with inputs" in summary["paired"]
+    assert summary["paired"] in table(summary) and "Paired with inputs" in render_html(summary)
 
 
 def test_a_study_db_from_before_inputs_gains_the_column(tmp_path):
