@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from ..core.config import add_config_args, config_from_dict, given_args
-from ..pipelines.restore import RestoreConfig, default_model, resolve_method, restore_files
+from ..pipelines.restore import RestoreConfig, RestoreReport, default_model, resolve_method, restore_files
 
 EXAMPLES = {
     "denoise": "turbopix denoise noisy.png clean.png --sigma 25\n  turbopix denoise photos/ out/ --sigma 15 --model bm3d",
@@ -64,10 +64,15 @@ def run(args: argparse.Namespace) -> int:
         name = default_model(task, sigma=sigma, scale=scale, colour=False)
     method = resolve_method(name, task, scale=scale, sigma=sigma)
     report = restore_files(method, args.input, args.output, cfg, sigma=sigma, mask=getattr(args, "mask", None))
+    return report_written(report, args.output)
+
+
+def report_written(report: RestoreReport, output: str) -> int:
+    """Print what a files-in, files-out command wrote and what failed; the exit status."""
     for path in report.written if len(report.written) <= 3 else []:
         print(f"wrote {path}")
     if len(report.written) > 3:
-        print(f"wrote {len(report.written)} images under {args.output}")
+        print(f"wrote {len(report.written)} images under {output}")
     for path, why in report.failed:
         print(f"turbopix: failed: {path}: {why}", file=sys.stderr)
     return 1 if report.failed else 0

@@ -3,7 +3,7 @@
 Training Tasks (``turbopix.training.tasks``) build their objectives from these, so a new family
 (restoration, pix2pix, CycleGAN, ...) reuses the same, tested formulas:
 
-- ``adversarial``: discriminator and generator losses by name ("bce", "hinge");
+- ``adversarial``: discriminator and generator losses by name ("bce", "hinge", "lsgan");
 - ``reconstruction``: L1, MSE, Charbonnier, and the VAE pixel likelihoods (Bernoulli, Gaussian);
 - ``kl``: KL divergence of a diagonal Gaussian to the standard normal, and Gaussian log densities;
 - ``zero_reference``: Zero-DCE's losses for enhancement without a reference image (spatial

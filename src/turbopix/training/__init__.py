@@ -2,6 +2,6 @@
 from .errors import TrainingError, TrainingOptionError
 from .loop import TrainResult, latest_checkpoint, train
 from .tasks import TASKS, Grid, Task
-from . import enhancement, restoration  # noqa: F401  (register the restoration and enhancement Tasks)
+from . import enhancement, restoration, translation  # noqa: F401  (register the restoration, enhancement and translation Tasks)
 
 __all__ = ["TASKS", "Grid", "Task", "TrainResult", "TrainingError", "TrainingOptionError", "latest_checkpoint", "train"]
