@@ -26,7 +26,8 @@ LAYERS: list[set[str]] = [
     {"loading"},
     {"evaluation"},
     {"api"},
-    {"demo", "pipelines", "rate"},
+    {"pipelines", "rate"},
+    {"demo"},  # shows what the layers below do: trains, evaluates, restores
     {"cli"},
     {"__main__", "__init__"},
 ]

@@ -63,8 +63,9 @@ RECIPES: dict[str, Recipe] = {
 }
 
 
-def train_recipe(name: str, out: Path, *, steps: int | None, threads: int, seed: int, ship: bool) -> dict:
-    recipe = RECIPES[name]
+def train_recipe(name: str, out: Path, *, steps: int | None, threads: int, seed: int, ship: bool,
+                 recipe: Recipe | None = None) -> dict:
+    recipe = recipe or RECIPES[name]  # other recipe scripts (train_enhancer.py) pass their own
     run = out / name
     steps = steps or recipe.steps
     start = time.perf_counter()

@@ -92,3 +92,12 @@ def test_cli_info_reads_an_artifact_and_tampering_is_one_line(artifact, tmp_path
     assert main(["sample", str(bad), "--out", str(tmp_path / "s.png")]) == 2
     err = capsys.readouterr().err
     assert "inside the artifact folder" in err and "Traceback" not in err
+
+
+def test_an_openvino_artifact_of_an_onnx_file_loads(mlpgan_ckpt, tmp_path):
+    # recipe "openvino" (not int8) keeps an ONNX file, which holds its weights: no model.bin beside it
+    pytest.importorskip("openvino")
+    folder = accelerate(mlpgan_ckpt, "openvino", tmp_path / "ov", quality_n=0, ref=None, log=lambda s: None)
+    assert not (folder / "model.bin").exists()
+    model = load(folder)
+    assert model.sample(4, seed=0).shape[0] == 4

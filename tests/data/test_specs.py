@@ -55,6 +55,7 @@ def test_options_in_the_spec_or_as_arguments(tmp_path):
         ("", {"patch_size": 64}, r"patch_size 64 is larger than .*a\.png \(20x20 usable pixels\)"),
         ("", {"patch_size": 10, "degrade": "bicubic:4"}, "must be a multiple of the scale factor 4"),
         ("", {"degrade": "median:3"}, "unknown degradation 'median'"),
+        ("", {"downscale": 0}, "downscale must be a positive integer"),
     ],
 )
 def test_bad_options(tmp_path, suffix, kwargs, message):
@@ -149,6 +150,21 @@ def test_side_by_side_pairs(tmp_path):
     save(tmp_path / "odd" / "1.png", (9, 4))
     with pytest.raises(DataError, match=r"1\.png is 9x4: a side-by-side pair needs an even width"):
         load_dataset(f"pairs:{tmp_path / 'odd'}")
+
+
+def test_downscale_box_averages_each_side_of_a_pair(tmp_path):
+    """256 px facades at 64 px: each half shrinks alone (its box never straddles the halves)."""
+    left = np.kron(np.array([[0, 40], [80, 120]], np.uint8), np.ones((4, 4), np.uint8))  # 8x8, four flat 4x4 blocks
+    left[0, 0] = 16  # one pixel off: its block's mean moves by 1
+    pair = np.concatenate([np.stack([left] * 3, -1), np.full((8, 8, 3), 200, np.uint8)], 1)
+    (tmp_path / "ab").mkdir()
+    Image.fromarray(pair).save(tmp_path / "ab" / "1.png")
+    data = load_dataset(f"pairs:{tmp_path / 'ab'}?downscale=4&augment=false")
+    assert data.name.endswith("downscale=4&augment=false") or "downscale=4" in data.name
+    b = data.batch(torch.tensor([0]))
+    image = (b["image"][0, 0] + 1).mul(127.5).round()
+    assert image.tolist() == [[1, 40], [80, 120]] and b["target"].shape == (1, 3, 2, 2)
+    assert float((b["target"] + 1).mul(127.5).mean()) == pytest.approx(200, abs=1e-3)
 
 
 def test_splits_from_subfolders_val_option_or_hold_out(tmp_path):

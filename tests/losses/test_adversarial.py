@@ -41,12 +41,21 @@ def test_patch_logits_average_over_every_element():
 
 def test_losses_push_the_right_way():
     """Lower discriminator loss when it separates better; lower generator loss when it fools D."""
-    for name in ADVERSARIAL.names():
+    for name in ["bce", "hinge"]:  # lsgan is not monotonic: see test_lsgan
         assert discriminator_loss(name, REAL + 1, FAKE - 1) < discriminator_loss(name, REAL, FAKE)
         assert generator_loss(name, FAKE + 1) < generator_loss(name, FAKE)
 
 
+def test_lsgan():
+    # D: ((2-1)^2 + (-1-1)^2)/2 + (0.5^2 + 3^2)/2, halved; G: ((0.5-1)^2 + (-3-1)^2)/2
+    assert discriminator_loss("lsgan", REAL, FAKE).item() == pytest.approx(0.5 * (2.5 + 4.625))
+    assert generator_loss("lsgan", FAKE).item() == pytest.approx(8.125)
+    # least squares pulls scores to the targets 1 (real) and 0 (fake) from either side
+    assert discriminator_loss("lsgan", torch.ones(2), torch.zeros(2)).item() == 0
+    assert generator_loss("lsgan", torch.tensor([0.9])) < generator_loss("lsgan", torch.tensor([0.2]))
+
+
 def test_unknown_name_lists_the_valid_ones():
-    assert ADVERSARIAL.names() == ["bce", "hinge"]
-    with pytest.raises(UnknownNameError, match="bce, hinge"):
+    assert ADVERSARIAL.names() == ["bce", "hinge", "lsgan"]
+    with pytest.raises(UnknownNameError, match="bce, hinge, lsgan"):
         generator_loss("wasserstein", FAKE)

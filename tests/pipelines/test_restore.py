@@ -136,6 +136,6 @@ def test_every_shipped_model_loads_and_saw_only_training_data():
 
     for name in shipped.available():
         model = turbopix.load(name)
-        assert model.family in ("restoration", "style-transfer")
+        assert model.family in ("restoration", "enhancement", "style-transfer")
         data = model.metadata["data"]
         assert data.split("?")[0] in ("patches:train400", "patches:t91", "patches:cbsd432_train"), (name, data)

@@ -35,3 +35,13 @@ def test_spans_cover_the_side_once():
     assert spans(4, 4) == [(0, 4)]
     with pytest.raises(ValueError, match="one image"):
         tiled(lambda x: x, torch.zeros(2, 1, 4, 4))
+
+
+def test_output_is_channels_last_so_saving_needs_no_copy():
+    # the pipeline hands out[0].permute(1, 2, 0) to Pillow: contiguous means no second full-size
+    # copy (576 MB for a 4000x3000 photo upscaled x4; docs/restoration.md, peak memory)
+    model = create_model("sr-fast", channels=3, scale=2, width=8, shrink=4, maps=2).eval()
+    with torch.no_grad():
+        out = tiled(model.infer, torch.rand(1, 3, 20, 30) * 2 - 1, scale=2, tile=8, overlap=4, dtype=torch.uint8)
+    assert out[0].permute(1, 2, 0).is_contiguous()
+    assert out[0].permute(1, 2, 0).numpy().flags["C_CONTIGUOUS"]

@@ -50,6 +50,27 @@ def write_study(tmp: Path, kind: str = "2afc", *, sources: int = 1, extra: str =
     return toml
 
 
+def write_paired_study(tmp: Path, kind: str = "ab", *, sources: int = 2, n: int = 6, trials: int = 6,
+                       gold_every: int = 3, size: tuple[int, int] = (24, 32), extra: str = "") -> Path:
+    """A study with inputs: ``noisy/`` holds ``n`` grey (h, w) images named ``im0``.., each source
+    folder ``outK/`` the same names as RGB PNGs whose pixel (0, 0) encodes (source K, image i), so a
+    test can tell which input an output belongs to. Returns the TOML path."""
+    h, w = size
+    rng = np.random.default_rng(0)
+    for folder, k in [("noisy", -1)] + [(f"out{k}", k) for k in range(sources)]:
+        (tmp / folder).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            img = rng.integers(0, 256, (h, w, 1 if k < 0 else 3), dtype=np.uint8)
+            img[0, 0] = i if k < 0 else (k, i, 0)
+            Image.fromarray(img[..., 0] if k < 0 else img).save(tmp / folder / f"im{i}.png")
+    body = (f'name = "paired {kind}"\nkind = "{kind}"\ninputs = "noisy"\nimages_per_source = {n}\n'
+            f'trials_per_rater = {trials}\ngold_every = {gold_every}\n{extra}\n[sources]\n'
+            + "".join(f'out{k} = "out{k}"\n' for k in range(sources)))
+    toml = tmp / "study.toml"
+    toml.write_text(body)
+    return toml
+
+
 @pytest.fixture
 def make_study(tmp_path: Path) -> Callable[..., Path]:
     """``make_study(kind, ...)`` -> the prepared study folder."""

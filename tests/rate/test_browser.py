@@ -97,3 +97,80 @@ def test_mos_by_number_keys_and_tap(make_study, serve, browser):
     conn = sqlite3.connect(server.folder / "study.db")
     assert [c for (c,) in conn.execute("SELECT r.choice FROM ratings r JOIN trials t ON t.id = r.trial ORDER BY t.seq")] == ["4", "2", "5"]
     conn.close()
+
+
+def box(page, sel: str) -> dict:
+    return page.eval_on_selector(sel, "e => e.getBoundingClientRect().toJSON()")
+
+
+def test_a_study_with_inputs_shows_the_input_between_the_candidates(tmp_path, serve, browser):
+    from turbopix.rate.study import open_study
+
+    from conftest import write_paired_study  # beside this file
+
+    _, folder = open_study(write_paired_study(tmp_path, "ab", n=4, trials=2, gold_every=0), progress=False)
+    server = serve(folder)
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    page.goto(server.url + "/")
+    page.wait_for_selector("#trial #input")
+    assert page.eval_on_selector("#input", "i => i.complete && i.naturalWidth") == 32  # served, decoded
+    assert page.inner_text("figure.input figcaption") == "input"
+    left, mid, right = box(page, "#img0"), box(page, "#input"), box(page, "#img1")
+    assert left["right"] <= mid["left"] and mid["right"] <= right["left"]  # left, input, right in a row
+    assert abs(mid["height"] / mid["width"] - 24 / 32) < 0.02  # not squashed square
+    shot(page, "rating_paired_ab.png")
+    for i, key in enumerate(["ArrowLeft", "2"]):
+        page.keyboard.press(key)
+        wait_for_next(page, i + 1)
+    # a phone: the input above, the two candidates side by side below it, all within the width
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    mobile = phone.new_page()
+    mobile.goto(server.url + "/")
+    mobile.wait_for_selector("#trial #input")
+    mid, left, right = box(mobile, "#input"), box(mobile, "#img0"), box(mobile, "#img1")
+    assert mid["bottom"] <= left["top"] and left["top"] == right["top"] and right["right"] <= 390
+    shot(mobile, "rating_paired_ab_phone.png")
+    mobile.keyboard.press("Space")
+    wait_for_next(mobile, 1)
+    mobile.keyboard.press("ArrowRight")
+    mobile.wait_for_selector("#finished")
+    phone.close()
+    conn = sqlite3.connect(server.folder / "study.db")
+    rows = conn.execute(
+        "SELECT r.choice, li.item, ri.item, ii.item, ii.source FROM ratings r JOIN trials t ON t.id = r.trial "
+        "JOIN images li ON li.id = t.left_image JOIN images ri ON ri.id = t.right_image "
+        "JOIN images ii ON ii.id = t.input_image ORDER BY t.rater, t.seq").fetchall()
+    conn.close()
+    assert sorted(r[0] for r in rows) == ["left", "right", "right", "tie"]
+    assert all(r[1] == r[2] == r[3] and r[4] == "input" for r in rows)  # same input throughout each trial
+
+
+def test_mos_with_inputs_shows_the_input_beside_the_result_and_stacks_on_a_phone(tmp_path, serve, browser):
+    from turbopix.rate.study import open_study
+
+    from conftest import write_paired_study  # beside this file
+
+    _, folder = open_study(write_paired_study(tmp_path, "mos", sources=1, n=3, trials=2, gold_every=0), progress=False)
+    server = serve(folder)
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    page.goto(server.url + "/")
+    page.wait_for_selector("#trial #input")
+    mid, rated = box(page, "#input"), box(page, "#img0")
+    assert mid["right"] <= rated["left"] and mid["top"] == rated["top"]  # side by side
+    page.keyboard.press("3")
+    wait_for_next(page, 1)
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    mobile = phone.new_page()
+    mobile.goto(server.url + "/")
+    mobile.wait_for_selector("#trial #input")
+    mid, rated = box(mobile, "#input"), box(mobile, "#img0")
+    assert mid["bottom"] <= rated["top"] and rated["right"] <= 390  # stacked
+    shot(mobile, "rating_paired_mos_phone.png")
+    mobile.keyboard.press("5")
+    wait_for_next(mobile, 1)
+    phone.close()
+    conn = sqlite3.connect(server.folder / "study.db")
+    rows = conn.execute("SELECT r.choice, li.item, ii.item FROM ratings r JOIN trials t ON t.id = r.trial "
+                        "JOIN images li ON li.id = t.left_image JOIN images ii ON ii.id = t.input_image").fetchall()
+    conn.close()
+    assert sorted(r[0] for r in rows) == ["3", "5"] and all(r[1] == r[2] for r in rows)

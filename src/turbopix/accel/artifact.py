@@ -219,7 +219,8 @@ def build_runner(model: ImageModel, runtime: dict[str, Any], folder: Path | None
     if kind == "onnxruntime":
         return OnnxRuntimeRunner(file, name)
     if kind == "openvino":
-        artifact_file(folder, file.with_suffix(".bin").name)  # the weights OpenVINO reads beside the .xml
+        if file.suffix == ".xml":  # an IR: its weights are the .bin beside it (an ONNX file holds its own)
+            artifact_file(folder, file.with_suffix(".bin").name)
         return OpenVINORunner(file, precision=runtime.get("precision", "f32"), name=name)
     raise ArtifactError(f"artifact {folder}: unknown runtime kind {kind!r} (written by a newer turbopix?)")
 

@@ -59,6 +59,8 @@ def prune_channels(model: ImageModel, amount: float, *, multiple_of: int = 8) ->
     if not 0 <= amount < 1:
         raise ValueError(f"pruning amount must be in [0, 1), got {amount}")
     model = copy.deepcopy(unwrap(model)).eval()
+    if not model.prunable:
+        raise ValueError(f"model '{model.name}' declares that its channels cannot be pruned; try distill instead")
     links = find_links(model)
     if not links:
         raise ValueError(f"model '{model.name}' has no prunable channel links in its inference network")

@@ -31,6 +31,7 @@ COMMAND_MODULES: list[str] = [
     "turbopix.cli.rate",
     "turbopix.cli.restore",
     "turbopix.cli.stylize",
+    "turbopix.cli.translate",
 ]
 # What a user can cause (bad flags, missing files, a diverged run): a message, no traceback.
 # RuntimeError covers TrainingError; OSError covers missing, existing and unwritable files.

@@ -15,9 +15,16 @@ import secrets
 import sys
 from typing import Any
 
-from .common import CLIError, formatter
+from ..core.config import add_config_args, config_from_dict, given_args
+from ..rate.config import ReportConfig, ServeConfig, SimulateConfig
+from .common import CLIError
 
 RATE_EXTRA = 'the rating server needs the "rate" extra: pip install -e ".[rate]" (fastapi, uvicorn)'
+
+
+def formatter(prog: str) -> argparse.HelpFormatter:
+    # defaults are in the help texts already (add_config_args writes them), so no Defaults formatter
+    return argparse.HelpFormatter(prog, max_help_position=34, width=100)
 
 
 def add_commands(sub: Any) -> None:
@@ -31,33 +38,27 @@ def add_commands(sub: Any) -> None:
                         "PNG files), then serve the rating pages. Prints the raters' link and an admin link with a "
                         "fresh admin token. Ratings are committed before they are acknowledged; stop with Ctrl-C "
                         "and start again to continue the same study.")
-    s.add_argument("--study", required=True, help="the study declaration (TOML); see docs/rating.md")
-    s.add_argument("--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 shares the study on the LAN")
-    s.add_argument("--port", type=int, default=8000, help="port to listen on")
-    s.add_argument("--prepare-only", action="store_true", help="prepare the study folder and exit")
+    add_config_args(s, ServeConfig)
     s.set_defaults(func=cmd_serve)
 
     r = rate.add_parser("report", help="tables, JSON/CSV exports and an HTML page of a study's results",
                         formatter_class=formatter)
     r.add_argument("db", metavar="STUDY.db", help="the study database (study folder/study.db)")
-    r.add_argument("--out", help="output folder (default: report/ beside the database)")
-    r.add_argument("--boot", type=int, default=2000, help="bootstrap replicates for the 95%% intervals")
-    r.add_argument("--overwrite", action="store_true", help="replace an existing report")
+    add_config_args(r, ReportConfig)
     r.set_defaults(func=cmd_report)
 
     m = rate.add_parser("simulate", help="check the statistics on simulated raters with known truth",
                         formatter_class=formatter)
-    m.add_argument("--kind", default="all", help="which statistics to check (all, or one kind, e.g. 2afc)")
-    m.add_argument("--repeats", type=int, default=200, help="simulated studies per kind")
-    m.add_argument("--seed", type=int, default=0, help="random seed")
+    add_config_args(m, SimulateConfig)
     m.set_defaults(func=cmd_simulate)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from ..rate.study import open_study
 
-    if not 0 < args.port < 65536:
-        raise CLIError(f"{{option:port}} must be 1-65535, got {args.port}")
+    args = config_from_dict(ServeConfig, given_args(args, ServeConfig))
+    if not args.study:
+        raise CLIError("{option:study} is required: the study declaration (TOML), see docs/rating.md")
     try:
         import uvicorn
 
@@ -85,9 +86,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from ..rate.report import report, table
 
-    if args.boot < 100:
-        raise CLIError(f"{{option:boot}} must be at least 100, got {args.boot}")
-    summary, out = report(args.db, args.out, overwrite=args.overwrite, n_boot=args.boot)
+    cfg = config_from_dict(ReportConfig, given_args(args, ReportConfig))
+    summary, out = report(args.db, cfg.out or None, overwrite=cfg.overwrite, n_boot=cfg.boot)
     print(table(summary))
     print(f"wrote {out}/results.json, ratings.csv, report.html")
     return 0
@@ -98,11 +98,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     from ..rate.simulate import KINDS, format_simulation, run_simulation
 
+    args = config_from_dict(SimulateConfig, given_args(args, SimulateConfig))
     kinds = list(KINDS) if args.kind == "all" else [args.kind]
     if unknown := [k for k in kinds if k not in KINDS]:
         raise CLIError(f"{{option:kind}} must be all or one of {', '.join(KINDS)}; got {', '.join(unknown)}")
-    if args.repeats < 1:
-        raise CLIError(f"{{option:repeats}} must be at least 1, got {args.repeats}")
     reports = []
     for kind in kinds:
         with tqdm(total=args.repeats, desc=f"simulate {kind}", file=sys.stderr, leave=False) as bar:

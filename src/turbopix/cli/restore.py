@@ -1,4 +1,4 @@
-"""``turbopix denoise``, ``deblock``, ``upscale`` and ``inpaint``: restore image files or folders.
+"""``turbopix denoise``, ``deblock``, ``upscale``, ``inpaint`` and ``enhance``: restore image files or folders.
 
 Each command picks a default model for its task (a shipped one, by noise level / scale / colour) and
 hands the work to ``turbopix.pipelines.restore``; the pipeline options (tiles, overwrite, ...) are
@@ -18,12 +18,14 @@ EXAMPLES = {
     "deblock": "turbopix deblock photo.jpg fixed.png --quality 20",
     "upscale": "turbopix upscale small.png big.png --scale 4 --model accurate",
     "inpaint": "turbopix inpaint photo.png --mask holes.png filled.png --model telea",
+    "enhance": "turbopix enhance dark.jpg bright.png\n  turbopix enhance dark_photos/ out/ --model clahe",
 }
 
 
 def add_commands(sub: Any) -> None:
     help_ = {"denoise": "remove Gaussian noise from images", "deblock": "remove JPEG blocking and ringing",
-             "upscale": "super-resolve images x2/x3/x4", "inpaint": "fill the masked pixels of an image"}
+             "upscale": "super-resolve images x2/x3/x4", "inpaint": "fill the masked pixels of an image",
+             "enhance": "brighten low-light images (zero-dce, or classical: gamma, he, clahe, lime)"}
     for name, text in help_.items():
         p = sub.add_parser(name, help=text, description=text + ". Files or folders in, 8-bit PNG out; large "
                            "images run in overlapping tiles.", epilog="examples:\n  " + EXAMPLES[name],
@@ -43,7 +45,8 @@ def add_commands(sub: Any) -> None:
         p.set_defaults(func=run, task=name)
 
 
-TASK_OF = {"denoise": "denoise", "deblock": "deblock", "upscale": "sr", "inpaint": "inpaint"}
+TASK_OF = {"denoise": "denoise", "deblock": "deblock", "upscale": "sr", "inpaint": "inpaint", "enhance": "enhance"}
+ALIASES = {("enhance", "zero-dce"): "enhance-zero-dce"}  # a family name standing for its shipped model
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,15 +59,16 @@ def run(args: argparse.Namespace) -> int:
     name = cfg.model
     if task == "sr" and name in ("fast", "accurate"):
         name = f"sr-{name}-x{scale}"
+    name = ALIASES.get((task, name), name)
     if name is None:
         name = default_model(task, sigma=sigma, scale=scale, colour=False)
     method = resolve_method(name, task, scale=scale, sigma=sigma)
     report = restore_files(method, args.input, args.output, cfg, sigma=sigma, mask=getattr(args, "mask", None))
-    return show_report(report, args.output)
+    return report_written(report, args.output)
 
 
-def show_report(report: RestoreReport, output: str) -> int:
-    """Print what a run wrote and what failed (also ``turbopix stylize``); the exit status."""
+def report_written(report: RestoreReport, output: str) -> int:
+    """Print what a files-in, files-out command wrote and what failed; the exit status."""
     for path in report.written if len(report.written) <= 3 else []:
         print(f"wrote {path}")
     if len(report.written) > 3:

@@ -13,7 +13,7 @@ from typing import Any
 from ..core.config import add_config_args, config_from_dict, given_args
 from ..pipelines.restore import RestoreConfig, restore_files
 from ..pipelines.stylize import StylizeConfig, resolve_style
-from .restore import show_report
+from .restore import report_written
 
 EXAMPLES = ("turbopix stylize photo.jpg out.png --style candy\n"
             "  turbopix stylize photos/ out/ --style mosaic\n"
@@ -40,4 +40,4 @@ def run(args: argparse.Namespace) -> int:
     files = config_from_dict(RestoreConfig, given_args(args, RestoreConfig), what="stylize")
     cfg = config_from_dict(StylizeConfig, given_args(args, StylizeConfig), what="stylize")
     method = resolve_style(args.style, cfg, progress=files.progress)
-    return show_report(restore_files(method, args.input, args.output, files), args.output)
+    return report_written(restore_files(method, args.input, args.output, files), args.output)

@@ -27,8 +27,10 @@ _GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I
 class ImageFiles:
     """The image files ``names`` (relative to ``folder``) with their sizes and a decoded-image cache."""
 
-    def __init__(self, folder: Path, names: list[str], *, cache_mb: float = 512, skip_bad: bool = False) -> None:
+    def __init__(self, folder: Path, names: list[str], *, cache_mb: float = 512, skip_bad: bool = False,
+                 shrink: int = 1) -> None:
         self.folder = folder
+        self.shrink = shrink  # decoded images are box-averaged down by this integer factor
         self.names: list[str] = []
         self.sizes: list[tuple[int, int]] = []  # (width, height)
         self.grey: list[bool] = []
@@ -44,7 +46,7 @@ class ImageFiles:
                 bad.append(name)
                 continue
             self.names.append(name)
-            self.sizes.append(size)
+            self.sizes.append((size[0] // shrink, size[1] // shrink))
             self.grey.append(mode in _GREY_MODES)
         if bad:
             warnings.warn(f"skipped {len(bad)} unreadable image(s) in {folder}: {', '.join(bad[:3])}", stacklevel=3)
@@ -64,7 +66,7 @@ class ImageFiles:
         if image is not None:
             self._cache.move_to_end(i)
             return image
-        image = read_image(self.path(i), alpha="drop", on_drop=_warn_alpha)
+        image = box_shrink(read_image(self.path(i), alpha="drop", on_drop=_warn_alpha), self.shrink)
         if image.shape[1::-1] != self.sizes[i]:
             raise ImageDecodeError(f"{self.path(i)}: changed on disk while in use (its size differs from its header's)")
         if image.nbytes <= self.cache_bytes:
@@ -73,6 +75,18 @@ class ImageFiles:
             while self._cached_bytes > self.cache_bytes:
                 self._cached_bytes -= self._cache.popitem(last=False)[1].nbytes
         return image
+
+
+def box_shrink(image: np.ndarray, factor: int) -> np.ndarray:
+    """(H, W, C) integer image averaged over factor x factor blocks (the area / box filter, which
+    aliases nothing: what training at a fraction of a dataset's resolution wants), rounded; the
+    last H % factor rows and W % factor columns are dropped."""
+    if factor == 1:
+        return image
+    h, w, c = image.shape
+    h, w = h // factor, w // factor
+    blocks = image[: h * factor, : w * factor].reshape(h, factor, w, factor, c).astype(np.float32)
+    return np.floor(blocks.mean(axis=(1, 3)) + 0.5).astype(image.dtype)
 
 
 def _warn_alpha(name: str) -> None:

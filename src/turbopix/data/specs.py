@@ -10,6 +10,7 @@ Options (:class:`ImageOptions`) come as keyword arguments of ``load_dataset`` or
 spec, ``&``-separated, so that a spec string alone (e.g. what a run records) rebuilds the dataset:
 
     patches:train400?patch_size=40&degrade=noise:0-55&colour=grey
+    pairs:facades?direction=BtoA&downscale=4      (256 px label maps -> photos, read at 64 px)
 
 A dataset's ``name`` is its spec with every option that is not the default (``canonical_spec``), so
 ``load_dataset(data.name, split=...)`` rebuilds it, whichever way the options were given.
@@ -62,6 +63,7 @@ class ImageOptions:
     val_split: float = 0.0  # fraction of examples held out of train as the fixed test split
     val: str | None = None  # folder(s) of the test split, in the same form as the spec's PATH
     direction: str = "AtoB"  # paired data: "BtoA" swaps input and target
+    downscale: int = 1  # shrink every image by this integer factor (box average) as it is read, before cropping
     cache_mb: float = 512.0  # budget of the decoded-image cache
 
 
@@ -92,6 +94,8 @@ def parse_options(text: str, given: dict[str, Any], spec: str) -> ImageOptions:
         raise DataError(f"{{option:direction}} must be AtoB or BtoA; got {options.direction!r}")
     if not 0 <= options.val_split < 1:
         raise DataError(f"{{option:val_split}} must be in [0, 1); got {options.val_split}")
+    if options.downscale < 1:
+        raise DataError(f"{{option:downscale}} must be a positive integer; got {options.downscale}")
     if options.patch_size is not None and options.patch_size < 1:
         raise DataError(f"{{option:patch_size}} must be a positive integer; got {options.patch_size}")
     return options
@@ -200,7 +204,7 @@ def _listed(folder: Path, options: ImageOptions, skip_bad: bool, labelled: bool 
     names, labels, classes = list_images(folder)
     if not names:
         raise DataError(f"no images found in {folder} (searched recursively for {', '.join(sorted(IMAGE_EXTENSIONS))})")
-    files = ImageFiles(folder, names, cache_mb=options.cache_mb, skip_bad=skip_bad)
+    files = ImageFiles(folder, names, cache_mb=options.cache_mb, skip_bad=skip_bad, shrink=options.downscale)
     if len(files) < len(names):
         kept = set(files.names)
         labels = [label for n, label in zip(names, labels) if n in kept]

@@ -12,10 +12,15 @@ from ..data.base import ImageData
 from ..training.tasks import vae_terms
 
 
+def require_vae(model: torch.nn.Module, what: str) -> None:
+    """Refuse a model that is not a VAE: ``what`` (ELBO, NLL) is only defined for one."""
+    if getattr(model, "family", None) != "vae":
+        raise ValueError(f"{what} needs a VAE; model '{getattr(model, 'name', '?')}' is a {getattr(model, 'family', '?')}")
+
+
 @torch.no_grad()
 def evaluate_elbo(model: torch.nn.Module, data: ImageData, *, batch_size: int = 1000, seed: int = 0) -> dict[str, float]:
-    if getattr(model, "family", None) != "vae":
-        raise ValueError(f"ELBO needs a VAE; model '{getattr(model, 'name', '?')}' is a {getattr(model, 'family', '?')}")
+    require_vae(model, "ELBO")
     was_training = model.training
     model.eval()
     gen = torch.Generator().manual_seed(seed)

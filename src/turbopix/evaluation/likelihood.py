@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from ..data.base import Dataset
 from ..losses import bernoulli_nll, gaussian_log_prob, gaussian_nll
+from .elbo import require_vae
 
 Encode = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]  # x (B, ...) -> mu, logvar (B, D)
 LogPx = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # x (B, ...), z (S, B, D) -> log p(x|z) (S, B)
@@ -71,9 +72,7 @@ def vae_log_px(model: torch.nn.Module, labels: torch.Tensor | None) -> LogPx:
 def evaluate_nll(model: torch.nn.Module, data: Dataset, *, k: int = 5000, batch_size: int = 100, chunk: int = 100,
                  seed: int = 0, progress: bool = True) -> dict[str, float]:
     """-log p(x) of a VAE on every image of ``data`` (nats per image; see the module docstring)."""
-    if getattr(model, "family", None) != "vae":
-        raise ValueError(f"importance-sampled NLL needs a VAE; model '{getattr(model, 'name', '?')}' is a "
-                         f"{getattr(model, 'family', '?')}")
+    require_vae(model, "importance-sampled NLL")
     if k < 1 or batch_size < 1 or chunk < 1:
         raise ValueError(f"k, batch_size and chunk must be >= 1, got {k}, {batch_size}, {chunk}")
     was_training = model.training

@@ -61,7 +61,10 @@ def load_image(path: str | Path) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
 
 
-def _images_by_stem(folder: Path) -> dict[str, Path]:
+def images_by_stem(folder: Path) -> dict[str, Path]:
+    """The image files directly in ``folder`` by name without extension (hidden files, other files and
+    subfolders ignored); two images with one stem are an error. Also pairs a rating study's outputs
+    with their inputs (``rate/paired.py``)."""
     if not folder.is_dir():
         raise CompareError(f"'{folder}' is not a folder")
     found: dict[str, Path] = {}
@@ -112,7 +115,7 @@ def compare_folders(a: str | Path, b: str | Path, config: CompareConfig | None =
     functions = {name: _paired_metric(name) for name in split_names(cfg.metrics)}
     if not functions:
         raise CompareError("{option:metrics} is empty; name at least one paired metric")
-    images_a, images_b = _images_by_stem(folder_a), _images_by_stem(folder_b)
+    images_a, images_b = images_by_stem(folder_a), images_by_stem(folder_b)
     common = sorted(images_a.keys() & images_b.keys())
     only_a = sorted(images_a[s].name for s in images_a.keys() - images_b.keys())
     only_b = sorted(images_b[s].name for s in images_b.keys() - images_a.keys())

@@ -49,6 +49,20 @@ ADVERSARIAL.register("bce", description="non-saturating binary cross-entropy on 
 ADVERSARIAL.register("hinge", description="hinge loss (SN-GAN, BigGAN)")(AdversarialLoss(_hinge_d, _hinge_g))
 
 
+def _lsgan_d(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    return 0.5 * ((real - 1).pow(2).mean() + fake.pow(2).mean())
+
+
+def _lsgan_g(fake: torch.Tensor) -> torch.Tensor:
+    return (fake - 1).pow(2).mean()
+
+
+# Mao et al. 2017, least squares with targets 1 (real) and 0 (fake), as CycleGAN trains (its
+# discriminator loss is halved "to slow down the rate at which D learns relative to G"):
+#   D: (mean((D(real) - 1)^2) + mean(D(fake)^2)) / 2   G: mean((D(fake) - 1)^2)
+ADVERSARIAL.register("lsgan", description="least squares (LSGAN; CycleGAN's loss)")(AdversarialLoss(_lsgan_d, _lsgan_g))
+
+
 def discriminator_loss(name: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     """The discriminator's loss ``name`` on the logits of real and generated images (a scalar)."""
     return ADVERSARIAL.get(name).discriminator(real, fake)

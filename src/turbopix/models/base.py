@@ -12,6 +12,7 @@ evaluation, sampling grids) reads these declarations instead of inspecting the m
 - ``infer(**inputs)``: the inference forward, what ONNX export traces and runtimes run;
 - ``inference_network()``: the sub-network ``infer`` runs (prunable, distillable, counted);
 - ``width_fields``: the config fields that set that network's widths (for narrower students);
+- ``prunable``: False when channel pruning cannot follow the network's structure;
 - ``sampling_module()``: what the EMA averages during training;
 - ``metadata`` / ``pruning``: what a loaded checkpoint said, and a pruned model's channel plan.
 
@@ -61,6 +62,7 @@ class ImageModel(nn.Module):
 
     family: ClassVar[str]  # picks the training Task
     width_fields: ClassVar[tuple[str, ...]] = ()  # config fields setting the inference network's widths
+    prunable: ClassVar[bool] = True  # False: channels.py cannot follow its channels (say why where set)
     name: str = ""  # the registry name the model was created under (set by create_model)
 
     def __init__(self, config: Any) -> None:

@@ -8,7 +8,8 @@ three places, and all three are cut together:
 * the BatchNorm (or affine InstanceNorm) right after L, if any (weight, bias, running mean/var at c);
 * the next weight layer's input slice for c (dim 0 of a ConvTranspose2d, dim 1 otherwise).
 
-Only activations and batch norm may sit between two weight layers (``nn.Sequential`` chains, as in
+Only activations, batch norm and parameter-free instance norm may sit between two weight layers
+(``nn.Sequential`` chains, as in
 ``ConvDecoder`` and ``mlp``). A pruned model records its channel counts in ``model.pruning``;
 ``apply_channel_plan`` gives a freshly built model those shapes, which is how a pruned checkpoint
 reloads. Which channels to cut is decided by ``turbopix.accel.prune``.
@@ -69,9 +70,15 @@ def find_links(model: ImageModel) -> list[Link]:
                 producer, norm = (name, child), None
             elif isinstance(child, NORMS) and producer is not None and norm is None:
                 norm = base + name
-            elif not isinstance(child, PASS_THROUGH):
+            elif not (isinstance(child, PASS_THROUGH) or _plain_instance_norm(child)):
                 producer, norm = None, None  # anything else (reshape, pooling, ...) breaks the chain
     return links
+
+
+def _plain_instance_norm(module: nn.Module) -> bool:
+    """Instance norm without affine parameters or running statistics (CycleGAN's) normalises each
+    channel on its own and holds nothing per channel: cutting a channel leaves the others unchanged."""
+    return isinstance(module, nn.InstanceNorm2d) and not module.affine and not module.track_running_stats
 
 
 def _slice_param(module: nn.Module, name: str, dim: int, keep: torch.Tensor) -> None:

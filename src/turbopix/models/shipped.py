@@ -20,9 +20,13 @@ SHIPPED: dict[str, str] = {
     "deblock-colour": "colour JPEG artifact removal, quality 10-40",
     **{f"sr-fast-x{s}": f"fast super-resolution x{s} (Y channel)" for s in (2, 3, 4)},
     **{f"sr-accurate-x{s}": f"accurate super-resolution x{s} (Y channel)" for s in (2, 3, 4)},
+    "enhance-zero-dce": "low-light enhancement, Zero-DCE++ (tools/train_enhancer.py)",
 }
 # fast style transfer, one model per style image (recipes in tools/train_styles.py)
 SHIPPED.update({f"style-{s}": f"fast style transfer, style '{s}'" for s in ("candy", "mosaic")})
+# names whose recipe is not in tools/train_restorers.py
+RECIPE_SCRIPTS: dict[str, str] = {"enhance-zero-dce": "tools/train_enhancer.py",
+                                  **{f"style-{s}": "tools/train_styles.py" for s in ("candy", "mosaic")}}
 
 
 class NotShippedError(FileNotFoundError):
@@ -38,12 +42,8 @@ def shipped_path(name: str) -> Path | None:
         have = ", ".join(available()) or "none"
         raise NotShippedError(
             f"'{name}' ({SHIPPED[name]}) is not shipped in this version of turbopix (shipped: {have}); "
-            f"train it with 'python tools/{_recipes(name)} {name}' and pass the model file instead")
+            f"train it with 'python {RECIPE_SCRIPTS.get(name, 'tools/train_restorers.py')} {name}' and pass the model file instead")
     return path
-
-
-def _recipes(name: str) -> str:
-    return "train_styles.py" if name.startswith("style-") else "train_restorers.py"
 
 
 def available() -> list[str]:

@@ -1,5 +1,5 @@
-"""Restore image files: denoise, deblock, upscale or inpaint files or folders with a learned model
-or a classical baseline, tile by tile, with progress bars.
+"""Restore image files: denoise, deblock, upscale, inpaint or enhance (low light) files or folders
+with a learned model or a classical baseline, tile by tile, with progress bars.
 
 Colour (decided per image, from the file and the method's channels):
 
@@ -41,10 +41,12 @@ from ..data.folder import list_images
 from ..data.images import is_image_file, read_image
 from ..loading import load
 from ..models.shipped import SHIPPED
+from . import lowlight  # noqa: F401  (registers the low-light baselines in CLASSICAL)
 from .classical import CLASSICAL, Method
 from .tiles import tile_count, tiled
 
-TASKS = ("denoise", "deblock", "sr", "inpaint")
+TASKS = ("denoise", "deblock", "sr", "inpaint", "enhance")
+FAMILY = {"enhance": "enhancement"}  # the model family of a task; the others: "restoration"
 
 
 class RestoreError(OptionMessage, ValueError):
@@ -54,7 +56,8 @@ class RestoreError(OptionMessage, ValueError):
 @dataclass
 class RestoreConfig:
     model: Optional[str] = opt(None, "a shipped model name, a model file, an artifact folder or a classical method "
-                                  "(bicubic, nlm, tv, bm3d, telea, navier-stokes, biharmonic); default: the shipped model for the task")
+                                  "(bicubic, nlm, tv, bm3d, telea, navier-stokes, biharmonic; enhance: gamma, he, clahe, lime); "
+                                  "default: the shipped model for the task")
     tile: int = opt(256, "tile side in input pixels (bounds memory; any image size works)", min=16)
     overlap: Optional[int] = opt(None, "extra input pixels around each tile; default: the model's receptive radius", min=0)
     max_pixels: int = opt(50_000_000, "refuse input images with more pixels than this", min=1)
@@ -67,9 +70,10 @@ class RestoreConfig:
 # ---------------------------------------------------------------- methods: learned or classical
 def model_method(model: Any, task: str) -> Method:
     """A loaded restorer (``turbopix.load``) as a Method."""
-    if getattr(model, "family", None) != "restoration":
+    family = FAMILY.get(task, "restoration")
+    if getattr(model, "family", None) != family:
         raise RestoreError(f"model '{getattr(model, 'name', '?')}' is a {getattr(model, 'family', '?')} model, "
-                           "not a restorer: choose another {option:model}")
+                           f"not a{'n' if family[0] in 'aeiou' else ''} {family} model: choose another {{option:model}}")
     takes_sigma = any(spec.name == "sigma" for spec in model.inputs())
 
     @torch.no_grad()
@@ -99,6 +103,8 @@ def default_model(task: str, *, sigma: float | None = None, scale: int | None = 
         return "deblock-colour" if colour else "deblock-grey"
     if task == "sr":
         return f"sr-fast-x{scale}"
+    if task == "enhance":
+        return "enhance-zero-dce"
     return "telea"
 
 

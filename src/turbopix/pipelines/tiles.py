@@ -42,7 +42,9 @@ def tiled(fn: Fn, image: torch.Tensor, *, scale: int = 1, tile: int = 256, overl
     if tile < 1 or overlap < 0:
         raise ValueError(f"tile must be >= 1 and overlap >= 0; got tile={tile}, overlap={overlap}")
     _, c, h, w = image.shape
-    out = torch.empty(1, out_channels or c, h * scale, w * scale, dtype=dtype)
+    # channels-last: the caller's (H, W, C) view of the result is then contiguous, so saving it
+    # needs no second full-size copy (576 MB for a 4000x3000 photo upscaled x4)
+    out = torch.empty(1, out_channels or c, h * scale, w * scale, dtype=dtype, memory_format=torch.channels_last)
     for y0, y1 in spans(h, tile):
         for x0, x1 in spans(w, tile):
             ya, yb, xa, xb = max(y0 - overlap, 0), min(y1 + overlap, h), max(x0 - overlap, 0), min(x1 + overlap, w)

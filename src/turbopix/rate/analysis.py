@@ -58,6 +58,7 @@ def summarise(cfg: StudyConfig, records: list[dict[str, Any]], *, n_boot: int = 
         "counts": {"ratings": len(records), "gold": len(gold), "raters": len({r["rater"] for r in records}),
                    "raters_kept": len({r["rater"] for r in kept}), "ratings_kept": len(kept)},
         "screen": screen.to_dict(), "scores": [], "preferences": [], "ranking": None, "agreement": {},
+        "paired": paired_note(cfg),
     }
     if not kept:
         out["note"] = "no ratings from kept raters yet"
@@ -90,6 +91,14 @@ def summarise(cfg: StudyConfig, records: list[dict[str, Any]], *, n_boot: int = 
         out["scores"] = [_score(s, "mean opinion score (1-5)", e) for s, e in mean_opinion_scores(recs, n_boot, seed).items()]
         out["agreement"] = _agreement(recs, "score", "interval")
     return out
+
+
+def paired_note(cfg: StudyConfig) -> str | None:
+    """What the report says of a study with inputs (the statistics are the same as without)."""
+    if not cfg.inputs:
+        return None
+    shown = "two results of the same input, beside it" if cfg.kind == "ab" else "each result beside its input"
+    return f"Paired with inputs: raters saw {shown} (inputs from {cfg.inputs}, matched by file name)."
 
 
 def _score(source: str, metric: str, estimate: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ the rater was never shown or another rater's trial (404, the same answer, so ids
 a replay (409).
 
 Images are served from the study's own ``images/`` folder only, by 32-hex-digit ids that must be in
-the database and in a trial shown to the asking rater: a path such as ``../../etc/passwd`` never
+the database and in a trial shown to the asking rater (as a candidate or as the input beside them): a path such as ``../../etc/passwd`` never
 reaches the file system. Admin pages need the admin token printed when the server starts (as
 ``?token=`` once, which sets an admin cookie, or as ``Authorization: Bearer``).
 """
@@ -35,7 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from . import db
-from .study import DB_NAME, IMAGES, QUESTIONS, StudyConfig, stored_config
+from .study import DB_NAME, IMAGES, StudyConfig, question, stored_config
 from .trials import CHOICES, Pool, pending_or_new, score
 
 MAX_BODY = 4096  # bytes: a rating is under 200
@@ -110,10 +110,12 @@ def create_app(folder: str | Path, *, admin_token: str) -> FastAPI:
         with study.lock:
             trial, done = pending_or_new(study.conn, cfg, study.pool, rater, study.rng)
         view: dict[str, Any] = {"done": done, "total": cfg.trials_per_rater, "kind": cfg.kind,
-                                "question": cfg.question or QUESTIONS[cfg.kind], "choices": list(CHOICES[cfg.kind])}
+                                "question": question(cfg), "choices": list(CHOICES[cfg.kind])}
         if trial is None:
             return {**view, "trial": None}
         images = [f"/img/{trial['left_image']}"] + ([f"/img/{trial['right_image']}"] if trial["right_image"] else [])
+        if trial["input_image"]:  # a study with inputs: the input shown beside the candidates
+            view["input"] = f"/img/{trial['input_image']}"
         return {**view, "trial": trial["id"], "images": images, "exposure_ms": trial["exposure_ms"]}
 
     @app.middleware("http")
@@ -193,8 +195,8 @@ def create_app(folder: str | Path, *, admin_token: str) -> FastAPI:
             raise HTTPException(404, "no such image")
         with study.lock:
             shown = study.conn.execute(
-                "SELECT 1 FROM trials WHERE rater = ? AND (left_image = ? OR right_image = ?) LIMIT 1",
-                (rater["id"], image_id, image_id)).fetchone()
+                "SELECT 1 FROM trials WHERE rater = ? AND ? IN (left_image, right_image, input_image) LIMIT 1",
+                (rater["id"], image_id)).fetchone()
         if not shown:
             raise HTTPException(404, "no such image")
         return FileResponse(study.folder / IMAGES / f"{image_id}.png", media_type="image/png",

@@ -10,7 +10,8 @@ latency under load). WAL lets the admin pages and ``rate report`` read while rat
 
 Every write is one ``BEGIN IMMEDIATE ... COMMIT`` transaction, and the server answers only after
 COMMIT returned. Tables: ``meta`` (the declaration), ``images`` (opaque id -> source, item),
-``raters`` (session id, CSRF token), ``trials`` (what was shown to whom; created when shown) and
+``raters`` (session id, CSRF token), ``trials`` (what was shown to whom, the input beside the
+candidates included in a study with inputs; created when shown) and
 ``ratings`` (at most one per trial: the primary key turns a replay into an error, not a duplicate).
 """
 from __future__ import annotations
@@ -29,7 +30,7 @@ CREATE TABLE IF NOT EXISTS raters(id TEXT PRIMARY KEY, csrf TEXT NOT NULL, creat
 CREATE TABLE IF NOT EXISTS trials(
     id TEXT PRIMARY KEY, rater TEXT NOT NULL REFERENCES raters(id), seq INTEGER NOT NULL,
     gold INTEGER NOT NULL, left_image TEXT NOT NULL REFERENCES images(id), right_image TEXT REFERENCES images(id),
-    answer TEXT, exposure_ms REAL, shown REAL NOT NULL, UNIQUE(rater, seq));
+    answer TEXT, exposure_ms REAL, shown REAL NOT NULL, input_image TEXT REFERENCES images(id), UNIQUE(rater, seq));
 CREATE TABLE IF NOT EXISTS ratings(
     trial TEXT PRIMARY KEY REFERENCES trials(id), rater TEXT NOT NULL REFERENCES raters(id),
     choice TEXT NOT NULL, correct INTEGER, rt_ms REAL, created REAL NOT NULL);
@@ -50,7 +51,17 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
+    if not readonly:
+        _add_columns(conn)
     return conn
+
+
+def _add_columns(conn: sqlite3.Connection) -> None:
+    """Bring a study prepared by an older turbopix up to the current tables (columns only added,
+    all NULL for the old rows, so old ratings read as before)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(trials)")}
+    if columns and "input_image" not in columns:
+        conn.execute("ALTER TABLE trials ADD COLUMN input_image TEXT REFERENCES images(id)")
 
 
 def create(path: str | Path) -> sqlite3.Connection:

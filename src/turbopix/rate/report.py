@@ -76,8 +76,7 @@ def table(summary: dict[str, Any]) -> str:
     c = summary["counts"]
     lines = [f"{summary['study']} ({summary['kind']}): {c['ratings']} ratings ({c['gold']} attention checks) "
              f"from {c['raters']} raters; {c['raters_kept']} kept, {len(summary['screen']['flagged'])} flagged"]
-    if summary.get("note"):
-        lines.append(summary["note"])
+    lines += [summary[k] for k in ("paired", "note") if summary.get(k)]
     if summary["scores"]:
         width = max(len(s["source"]) for s in summary["scores"])
         lines.append(f"{'source':<{width}}  {'score':>8}  {'95% interval':>19}  {'n':>5}  {'raters':>6}  metric")
@@ -150,7 +149,7 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.2rem .5re
 <p>{e(summary['kind'])} study: {c['ratings']} ratings ({c['gold']} attention checks) from {c['raters']} raters;
 {c['raters_kept']} raters kept, {len(summary['screen']['flagged'])} excluded for failing attention checks.
 Intervals: 95% bootstrap resampling both raters and images.</p>
-{f"<p>{e(summary['note'])}</p>" if summary.get('note') else ""}
+{"".join(f"<p>{e(summary[k])}</p>" for k in ("paired", "note") if summary.get(k))}
 {img}
 <table><tr><th>source</th><th>metric</th><th>score</th><th>95% interval</th><th>ratings</th><th>raters</th><th>images</th></tr>
 {rows}</table>

@@ -8,6 +8,9 @@
     eager = "runs/demo/gan/model.safetensors"
     int8 = "runs/demo/gan-int8"     # an accelerated artifact folder
 
+With ``inputs = "noisy/"`` (ab and mos) the sources are folders of image-to-image outputs shown
+beside the inputs they were made from (``paired.py``).
+
 Relative paths are read from the TOML file's folder. The images are drawn once, when the study is
 prepared (seeded), and stored as PNG files named by random ids, so every rater sees the same fixed
 set and no URL says which source an image came from. The folder is built beside its final place and
@@ -31,9 +34,10 @@ from typing import Any, Literal
 import numpy as np
 
 from ..core.config import config_from_dict, opt
-from ..core.errors import OptionMessage
 from ..core.hashing import sha256_bytes
-from . import db
+from . import db, paired
+from .errors import StudyError
+from .paired import INPUT
 
 Kind = Literal["2afc", "hype-time", "ab", "mos"]
 REAL, NOISE = "real", "noise"  # reserved source names: the real images and the attention-check noise
@@ -41,10 +45,6 @@ KINDS_WITH_REAL = ("2afc", "hype-time")
 DB_NAME = "study.db"
 IMAGES = "images"
 CHUNK = 64  # images generated per forward pass while preparing
-
-
-class StudyError(OptionMessage, ValueError):
-    """A study declaration or folder that cannot be used; the message names the file and the key."""
 
 
 @dataclass
@@ -57,6 +57,9 @@ class StudyConfig:
                         "data:NAME[:split]); the generated images under study")
     real: str = opt("", "the real images for 2afc and hype-time (e.g. data:mnist:test or a folder); with mos "
                     "they are rated as one more source named 'real'")
+    inputs: str = opt("", "ab and mos: the folder of images the sources were made from (e.g. noisy images); each "
+                      "source is then a folder of outputs named like the inputs, and every trial shows the input "
+                      "beside results of that same input")
     images_per_source: int = opt(50, "images drawn from each source when the study is prepared", min=2, max=10000)
     trials_per_rater: int = opt(40, "trials each rater is shown, attention checks included", min=1, max=10000)
     gold_every: int = opt(10, "one attention check (a real image against pure noise) every N trials; 0: none",
@@ -74,6 +77,14 @@ QUESTIONS = {
     "ab": "Which image looks better?",
     "mos": "How good is this image? (1 = bad, 5 = excellent)",
 }
+PAIRED_QUESTIONS = {
+    "ab": "Which result of the input looks better?",
+    "mos": "How good is this result of the input? (1 = bad, 5 = excellent)",
+}
+
+
+def question(cfg: StudyConfig) -> str:
+    return cfg.question or (PAIRED_QUESTIONS if cfg.inputs else QUESTIONS)[cfg.kind]
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -104,6 +115,7 @@ def load_config(path: str | Path) -> tuple[StudyConfig, Path]:
         cfg,
         sources={k: _resolve(v, base) for k, v in cfg.sources.items()},
         real=_resolve(cfg.real, base) if cfg.real else "",
+        inputs=_resolve(cfg.inputs, base) if cfg.inputs else "",
     )
     folder = Path(cfg.folder) if cfg.folder else path.with_suffix("")
     return cfg, folder if folder.is_absolute() else (base / folder if cfg.folder else folder)
@@ -119,7 +131,7 @@ def _resolve(spec: str, base: Path) -> str:
 def check_config(cfg: StudyConfig, where: Path | str) -> None:
     if not isinstance(cfg.sources, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in cfg.sources.items()):
         raise StudyError(f"{where}: [sources] must map names to source strings, e.g. gan = \"runs/gan/model.safetensors\"")
-    reserved = {REAL, NOISE} & set(cfg.sources)
+    reserved = {REAL, NOISE, INPUT} & set(cfg.sources)
     if reserved:
         raise StudyError(f"{where}: source name(s) {', '.join(sorted(reserved))} are reserved; rename them")
     if cfg.kind in KINDS_WITH_REAL:
@@ -131,10 +143,15 @@ def check_config(cfg: StudyConfig, where: Path | str) -> None:
         raise StudyError(f"{where}: kind ab needs at least two [sources] to compare, got {len(cfg.sources)}")
     elif cfg.kind == "mos" and not (cfg.sources or cfg.real):
         raise StudyError(f"{where}: kind mos needs [sources] (or real) to score")
+    if cfg.inputs and cfg.kind not in ("ab", "mos"):
+        raise StudyError(f"{where}: inputs (outputs shown beside their inputs) works with kind ab or mos, not {cfg.kind}")
 
 
 def config_hash(cfg: StudyConfig) -> str:
-    return sha256_bytes(json.dumps(dataclasses.asdict(cfg), sort_keys=True).encode())
+    values = dataclasses.asdict(cfg)
+    if not values["inputs"]:  # added later: studies prepared before it existed keep their hash
+        del values["inputs"]
+    return sha256_bytes(json.dumps(values, sort_keys=True).encode())
 
 
 def rated_sources(cfg: StudyConfig) -> dict[str, str]:
@@ -173,22 +190,49 @@ def prepare(cfg: StudyConfig, folder: Path, *, progress: bool = True) -> Path:
         (tmp / IMAGES).mkdir()
         conn = db.create(tmp / DB_NAME)
         rows: list[tuple[str, str, int]] = []
-        shape = None
-        for name, spec in rated_sources(cfg).items():
-            images = _draw(spec, cfg, progress=progress, name=name)
-            shape = shape or images.shape[1:]
-            rows += _store(tmp, name, images)
-        if cfg.gold_every:
-            count = max(2, min(cfg.images_per_source, math.ceil(cfg.trials_per_rater / cfg.gold_every) + 1))
-            rows += _store(tmp, NOISE, noise_images(count, shape, cfg.seed))
+        meta = {"config": json.dumps(dataclasses.asdict(cfg)), "config_hash": config_hash(cfg)}
+        if cfg.inputs:
+            stems = _store_paired(tmp, cfg, rows, progress=progress)
+            meta["input_stems"] = json.dumps(stems)  # item i of every source is the input named stems[i]
+        else:
+            shape = None
+            for name, spec in rated_sources(cfg).items():
+                images = _draw(spec, cfg, progress=progress, name=name)
+                shape = shape or images.shape[1:]
+                rows += _store(tmp, name, images)
+            if cfg.gold_every:
+                rows += _store(tmp, NOISE, noise_images(gold_count(cfg, cfg.images_per_source), shape, cfg.seed))
         db.add_images(conn, rows)
-        db.set_meta(conn, {"config": json.dumps(dataclasses.asdict(cfg)), "config_hash": config_hash(cfg)})
+        db.set_meta(conn, meta)
         conn.close()
         os.replace(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return folder
+
+
+def gold_count(cfg: StudyConfig, items: int) -> int:
+    """Noise images for the attention checks: one per check a rater sees, at least 2."""
+    return max(2, min(items, math.ceil(cfg.trials_per_rater / cfg.gold_every) + 1))
+
+
+def _store_paired(folder: Path, cfg: StudyConfig, rows: list[tuple[str, str, int]], *, progress: bool) -> list[str]:
+    """Inputs and outputs matched by stem, stored item by item (item i of every source, the noise
+    included, belongs to the i-th drawn input); returns the drawn stems."""
+    files = paired.match(cfg.inputs, rated_sources(cfg))
+    stems = paired.draw(list(files[INPUT]), cfg.images_per_source, cfg.seed)
+    if progress:
+        print(f"  {len(stems)} inputs from {cfg.inputs}, each with an output from {', '.join(n for n in files if n != INPUT)}",
+              file=sys.stderr, flush=True)
+    noise = gold_count(cfg, len(stems)) if cfg.gold_every else 0
+    for item, stem in enumerate(stems):
+        images = paired.read(files, stem)
+        if item < noise:  # noise of the outputs' size, so an attention check looks like any trial
+            shape = next(image.shape for name, image in images.items() if name != INPUT)
+            images[NOISE] = noise_images(1, shape, cfg.seed + item)[0]
+        rows += [_store_one(folder, name, item, image) for name, image in images.items()]
+    return stems
 
 
 def _draw(spec: str, cfg: StudyConfig, *, progress: bool, name: str) -> np.ndarray:
@@ -213,14 +257,15 @@ def noise_images(n: int, shape: tuple[int, ...] | None, seed: int) -> np.ndarray
 
 
 def _store(folder: Path, source: str, images: np.ndarray) -> list[tuple[str, str, int]]:
+    return [_store_one(folder, source, item, image) for item, image in enumerate(images)]
+
+
+def _store_one(folder: Path, source: str, item: int, image: np.ndarray) -> tuple[str, str, int]:
     from ..sampling import save_image
 
-    rows = []
-    for item, image in enumerate(images):
-        image_id = secrets.token_hex(16)
-        save_image(image, folder / IMAGES / f"{image_id}.png")
-        rows.append((image_id, source, item))
-    return rows
+    image_id = secrets.token_hex(16)
+    save_image(image, folder / IMAGES / f"{image_id}.png")
+    return image_id, source, item
 
 
 def stored_config(conn: Any) -> StudyConfig:

@@ -9,6 +9,9 @@ can only name a trial its rater was shown. Sides are drawn at random per trial; 
     ab               left/right/tie: which is better; both images have the same item number (the
                      same seed and latent for two models of the same architecture)
     mos              "1".."5" for one image; a gold trial shows noise and expects 1 or 2
+
+In a study with inputs every image of a trial is item ``i`` of its source, and ``input_image`` is
+item ``i`` of the inputs: two results of one input (or one result, in mos) beside that input.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import db
-from .study import NOISE, REAL, StudyConfig
+from .study import INPUT, NOISE, REAL, StudyConfig
 
 SIDES = ("left", "right")
 CHOICES = {"2afc": SIDES, "hype-time": SIDES, "ab": (*SIDES, "tie"), "mos": ("1", "2", "3", "4", "5")}
@@ -42,7 +45,12 @@ class Pool:
 
     @property
     def generated(self) -> list[str]:
-        return sorted(s for s in self.images if s not in (REAL, NOISE))
+        return sorted(s for s in self.images if s not in (REAL, NOISE, INPUT))
+
+    @property
+    def rated(self) -> list[str]:
+        """The sources a mos study scores: the generated ones and the real images."""
+        return sorted(s for s in self.images if s not in (NOISE, INPUT))
 
 
 def pending_or_new(conn: sqlite3.Connection, cfg: StudyConfig, pool: Pool, rater: str,
@@ -58,10 +66,11 @@ def pending_or_new(conn: sqlite3.Connection, cfg: StudyConfig, pool: Pool, rater
         if row is not None or done >= cfg.trials_per_rater:
             return row, done
         seq = conn.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM trials WHERE rater = ?", (rater,)).fetchone()[0]
-        trial = _draw(conn, cfg, pool, rater, seq, rng)
+        trial = (_draw_paired if INPUT in pool.images else _draw)(conn, cfg, pool, rater, seq, rng)
         conn.execute(
-            "INSERT INTO trials(id, rater, seq, gold, left_image, right_image, answer, exposure_ms, shown) "
-            "VALUES (:id, :rater, :seq, :gold, :left_image, :right_image, :answer, :exposure_ms, :shown)", trial)
+            "INSERT INTO trials(id, rater, seq, gold, left_image, right_image, answer, exposure_ms, shown, input_image) "
+            "VALUES (:id, :rater, :seq, :gold, :left_image, :right_image, :answer, :exposure_ms, :shown, :input_image)",
+            trial)
         return conn.execute("SELECT * FROM trials WHERE id = ?", (trial["id"],)).fetchone(), done
 
 
@@ -72,7 +81,7 @@ def _draw(conn: sqlite3.Connection, cfg: StudyConfig, pool: Pool, rater: str, se
     answer: str | None = None
     right: str | None
     if cfg.kind == "mos":
-        left = pick(NOISE) if gold else pick(rng.choice(sorted(s for s in pool.images if s != NOISE)))
+        left = pick(NOISE) if gold else pick(rng.choice(pool.rated))
         right, answer = None, "low" if gold else None
     else:
         if gold:
@@ -90,7 +99,31 @@ def _draw(conn: sqlite3.Connection, cfg: StudyConfig, pool: Pool, rater: str, se
             answer = "right" if flip else "left"  # the side of the real (or non-noise) image
     exposure = _exposure(conn, rater, gold) if cfg.kind == "hype-time" else None
     return {"id": secrets.token_hex(16), "rater": rater, "seq": seq, "gold": int(gold), "left_image": left,
-            "right_image": right, "answer": answer, "exposure_ms": exposure, "shown": db.now()}
+            "right_image": right, "answer": answer, "exposure_ms": exposure, "shown": db.now(), "input_image": None}
+
+
+def _draw_paired(conn: sqlite3.Connection, cfg: StudyConfig, pool: Pool, rater: str, seq: int,
+                 rng: random.Random) -> dict[str, Any]:
+    """A trial of a study with inputs: one input (by item) and its results. Gold trials use the
+    inputs that have a noise image (the first few items)."""
+    seen = {row[0] for row in conn.execute("SELECT input_image FROM trials WHERE rater = ?", (rater,))}
+    gold = bool(cfg.gold_every) and NOISE in pool.images and seq % cfg.gold_every == cfg.gold_every - 1
+    inputs = pool.images[INPUT][:len(pool.images[NOISE])] if gold else pool.images[INPUT]
+    item = inputs.index(_fresh(inputs, seen, rng))
+    answer: str | None = None
+    right: str | None
+    if cfg.kind == "mos":
+        left = pool.images[NOISE if gold else rng.choice(pool.rated)][item]
+        right, answer = None, "low" if gold else None
+    else:
+        a, b = (REAL if REAL in pool.images else rng.choice(pool.generated), NOISE) if gold else rng.sample(pool.generated, 2)
+        flip = rng.random() < 0.5
+        left, right = pool.images[b if flip else a][item], pool.images[a if flip else b][item]
+        if gold:
+            answer = "right" if flip else "left"  # the side of the non-noise image
+    return {"id": secrets.token_hex(16), "rater": rater, "seq": seq, "gold": int(gold), "left_image": left,
+            "right_image": right, "answer": answer, "exposure_ms": None, "shown": db.now(),
+            "input_image": pool.images[INPUT][item]}
 
 
 def _fresh(ids: list[str], seen: set[str], rng: random.Random) -> str:

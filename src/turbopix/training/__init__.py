@@ -2,6 +2,6 @@
 from .errors import TrainingError, TrainingOptionError
 from .loop import TrainResult, latest_checkpoint, train
 from .tasks import TASKS, Grid, Task
-from . import restoration, style  # noqa: F401  (registers the restoration and style-transfer Tasks)
+from . import enhancement, restoration, style, translation  # noqa: F401  (register the restoration, enhancement, style-transfer and translation Tasks)
 
 __all__ = ["TASKS", "Grid", "Task", "TrainResult", "TrainingError", "TrainingOptionError", "latest_checkpoint", "train"]

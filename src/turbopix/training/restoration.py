@@ -13,6 +13,8 @@ border crop, output clamped, not rounded). Data without a test split trains with
 """
 from __future__ import annotations
 
+from typing import Iterator
+
 import torch
 from torch import nn
 
@@ -107,21 +109,24 @@ class RestorationTask(Task):
                 self._test = None
         return self._test or None
 
+    def validation_batches(self, data: Dataset) -> Iterator[Batch]:
+        """The test split's batches, at most ``VALIDATION_EXAMPLES`` examples; none without a split."""
+        test = self.test_data(data)
+        for start in range(0, min(len(test), VALIDATION_EXAMPLES) if test is not None else 0, VALIDATION_BATCH):
+            yield test.batch(torch.arange(start, min(start + VALIDATION_BATCH, len(test), VALIDATION_EXAMPLES)))
+
     @torch.no_grad()
     def validate(self, model: nn.Module, data: Dataset) -> dict[str, float]:
-        test = self.test_data(data)
-        if test is None:
-            return {}
         device = next(model.parameters()).device
         outs, ins = [], []
-        for start in range(0, min(len(test), VALIDATION_EXAMPLES), VALIDATION_BATCH):
-            index = torch.arange(start, min(start + VALIDATION_BATCH, len(test), VALIDATION_EXAMPLES))
-            b = test.batch(index)
+        for b in self.validation_batches(data):
             out = model.infer(b["image"].to(device), None if "sigma" not in b else b["sigma"].to(device)).cpu()
             target = _to_unit(b["target"])
             outs.append(psnr(_to_unit(out), target, reduction="none"))
             if model.scale == 1:  # the degraded input itself, for scale: what restoring gained
                 ins.append(psnr(_to_unit(b["image"]), target, reduction="none"))
+        if not outs:
+            return {}
         result = {"val_psnr": float(torch.cat(outs).mean())}
         if ins:
             result["val_psnr_input"] = float(torch.cat(ins).mean())

@@ -1,0 +1,32 @@
+"""``turbopix translate IN OUT --model CKPT [--direction a2b|b2a]``: image-to-image translation of
+files or folders with a pix2pix or CycleGAN model (``turbopix.pipelines.translate``, whose options
+are the fields of ``TranslateConfig``)."""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..core.config import add_config_args, config_from_dict, given_args
+from ..pipelines.translate import TranslateConfig, translate_files
+from .restore import report_written
+
+EXAMPLES = ("turbopix translate labels.png photo.png --model runs/facades/model.safetensors\n"
+            "  turbopix translate day/ night/ --model runs/day2night/model.safetensors --direction a2b\n"
+            "  turbopix translate night/ day/ --model runs/day2night/model.safetensors --direction b2a")
+
+
+def add_commands(sub: Any) -> None:
+    text = "translate images from one domain to another (pix2pix, CycleGAN)"
+    p = sub.add_parser("translate", help=text, description=text + ". Files or folders in, 8-bit PNG out; each image is "
+                       "translated at the model's training resolution and resized back to its own size.",
+                       epilog="examples:\n  " + EXAMPLES,
+                       formatter_class=lambda prog: argparse.RawDescriptionHelpFormatter(prog, max_help_position=34, width=100))
+    p.add_argument("input", help="an image file or a folder of images")
+    p.add_argument("output", help="the output file, or a folder (created) for a folder input")
+    add_config_args(p.add_argument_group("translation options"), TranslateConfig)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = config_from_dict(TranslateConfig, given_args(args, TranslateConfig), what="translation")
+    return report_written(translate_files(args.input, args.output, cfg), args.output)

@@ -1,0 +1,56 @@
+"""The zero-reference Task: trains on dark images alone (a folder, or a synthetic set whose clean
+targets only feed the validation PSNR), and refuses grey data."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from turbopix.core.config import TrainConfig
+from turbopix.data import load_dataset
+from turbopix.models import create_model
+from turbopix.training import TASKS, TrainingOptionError, train
+
+FAST = dict(batch_size=4, log_every=5, sample_every=0, progress=False, threads=1)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    """Ten smooth colour photos, 40x40."""
+    root = tmp_path_factory.mktemp("photos")
+    tiles = np.random.default_rng(0).integers(60, 256, (10, 6, 6, 3), dtype=np.uint8)
+    for i, tile in enumerate(tiles):
+        Image.fromarray(tile).resize((40, 40), Image.BILINEAR).save(root / f"{i}.png")
+    return root
+
+
+def _model():
+    torch.manual_seed(0)
+    model = create_model("zero-dce", width=8, scale_factor=2)
+    model.name = "zero-dce"
+    return model
+
+
+def test_synthetic_low_light_trains_and_logs_validation_psnr(folder, tmp_path):
+    data = load_dataset(f"patches:{folder}?patch_size=32&degrade=lowlight:0.05-0.1&val_split=0.2", split="train")
+    cfg = TrainConfig(steps=30, ckpt_every=30, lr=3e-3, **FAST)
+    train(_model(), data, cfg, tmp_path / "run", data_spec=data.name)
+    rows = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert {"spatial", "exposure", "colour", "smoothness", "loss"} <= set(rows[0])
+    val = [r for r in rows if "val_psnr" in r]
+    assert [r["step"] for r in val] == [30]
+    assert val[-1]["val_psnr"] > val[-1]["val_psnr_input"]  # brighter is closer to the originals
+    first, last = rows[0]["exposure"], [r for r in rows if "exposure" in r][-1]["exposure"]
+    assert last < first  # it learned to brighten towards E
+
+
+def test_a_folder_of_dark_photos_trains_without_targets(folder, tmp_path):
+    data = load_dataset(f"patches:{folder}?patch_size=32", split="train")
+    train(_model(), data, TrainConfig(steps=3, ckpt_every=3, **FAST), tmp_path / "run", data_spec=data.name)
+    assert (tmp_path / "run" / "model.safetensors").exists()
+
+
+def test_grey_data_is_refused(folder):
+    with pytest.raises(TrainingOptionError, match="enhances RGB images but .* gives 1-channel"):
+        TASKS.get("enhancement").check_data(_model(), load_dataset(f"patches:{folder}?patch_size=32&colour=grey", split="train"))
