@@ -13,6 +13,7 @@ from typing import Any
 from ..core.config import add_config_args, config_from_dict, given_args
 from ..pipelines.restore import RestoreConfig, restore_files
 from ..pipelines.stylize import StylizeConfig, resolve_style
+from .common import add_files_command
 from .restore import report_written
 
 EXAMPLES = ("turbopix stylize photo.jpg out.png --style candy\n"
@@ -23,12 +24,9 @@ NOT_HERE = ("model", "tile", "overlap")  # restoration options that do not apply
 
 def add_commands(sub: Any) -> None:
     text = "apply a painting's style to photos"
-    p = sub.add_parser("stylize", help=text, description=text + ": a shipped fast model by name, or the slow "
-                       "optimisation (Gatys et al.) towards any style image. Files or folders in, 8-bit PNG out.",
-                       epilog="examples:\n  " + EXAMPLES,
-                       formatter_class=lambda prog: argparse.RawDescriptionHelpFormatter(prog, max_help_position=34, width=100))
-    p.add_argument("input", help="an image file or a folder of images")
-    p.add_argument("output", help="the output file, or a folder (created) for a folder input")
+    p = add_files_command(sub, "stylize", help=text, examples=EXAMPLES, description=text + ": a shipped fast model by "
+                          "name, or the slow optimisation (Gatys et al.) towards any style image. Files or folders in, "
+                          "8-bit PNG out.")
     p.add_argument("--style", required=True, help="a shipped style (candy, mosaic), a style-transfer model file or "
                    "artifact folder, or a style image file (runs the optimisation)")
     add_config_args(p.add_argument_group("style options"), StylizeConfig)

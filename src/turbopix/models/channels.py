@@ -68,7 +68,8 @@ def find_links(model: ImageModel) -> list[Link]:
                 if producer is not None:
                     links.append(Link(base + producer[0], norm, base + name))
                 producer, norm = (name, child), None
-            elif isinstance(child, NORMS) and producer is not None and norm is None:
+            elif isinstance(child, NORMS) and getattr(child, "affine", True) and producer is not None and norm is None:
+                # (a non-affine instance norm has no per-channel weights to cut: it ends the chain below)
                 norm = base + name
             elif not (isinstance(child, PASS_THROUGH) or _plain_instance_norm(child)):
                 producer, norm = None, None  # anything else (reshape, pooling, ...) breaks the chain
