@@ -19,9 +19,10 @@ recipe is checked against the run's ``run.json`` and its training time is read f
 
 ``--recipes NAME`` also trains turbopix training recipes (``turbopix train --recipe NAME``, into
 ``--out/DATASET/recipe-NAME``) and ``--plain`` trains ``benchmarks/plain_dcgan.py`` (a tutorial-style
-DCGAN that does not use turbopix) in a subprocess for the same wall time as the first recipe's time
-budget, in the same run, and evaluates its PNG samples with the same extractor and reference: the
-side-by-side column of docs/quality.md.
+DCGAN that does not use turbopix) in a subprocess for the first recipe's time budget, at the same
+time as that recipe (each with ``--threads`` torch threads, so on a shared machine both get the same
+share of it), and evaluates its PNG samples with the same extractor and reference: the side-by-side
+column of docs/quality.md.
 
 Results (every number with its provenance, the recipes, timings, load averages) are written
 atomically to ``--results`` after each run, so an interrupted run keeps what it finished; the
@@ -129,7 +130,8 @@ def train_one(key: str, recipe: Recipe, dataset: str, out: Path, data_root: str 
             "images_per_s": res.images_per_s, "load_before": load_before, "last_losses": res.last_losses}
 
 
-def train_recipe(name: str, dataset: str, out: Path, data_root: str | None, threads: int | None) -> dict[str, Any]:
+def train_recipe(name: str, dataset: str, out: Path, data_root: str | None, threads: int | None,
+                 budget: str | None = None) -> dict[str, Any]:
     """A turbopix training recipe (``turbopix train --recipe NAME``), as a user runs it."""
     run = out / dataset / f"recipe-{name}"
     model_path = run / "model.safetensors"
@@ -145,28 +147,35 @@ def train_recipe(name: str, dataset: str, out: Path, data_root: str | None, thre
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         res = turbopix.train(None, dataset, out=run, recipe=name, data_root=data_root, seed=SEED, progress=False,
-                             sample_every=0, ckpt_every=0, threads=threads)
+                             sample_every=0, ckpt_every=0, threads=threads, **({"time_budget": budget} if budget else {}))
     print(f"  recipe {name}: {res.steps} steps in {res.seconds:.1f} s ({res.images_per_s:.0f} images/s)", flush=True)
     return {"run": str(run), "model_path": str(res.model_path), "skipped": False, "steps": res.steps, "seconds": res.seconds,
             "images_per_s": res.images_per_s, "load_before": load_before, "load_after": _load(), "last_losses": res.last_losses}
 
 
-def train_plain(dataset: str, out: Path, seconds: float, n: int, data_root: str | None) -> dict[str, Any]:
-    """benchmarks/plain_dcgan.py (no turbopix inside) for ``seconds`` of training, writing ``n`` PNGs."""
+def start_plain(dataset: str, out: Path, seconds: float, n: int, data_root: str | None,
+                threads: int | None) -> tuple[subprocess.Popen | None, Path, list[float]]:
+    """Start benchmarks/plain_dcgan.py (no turbopix inside) for ``seconds`` of training, writing ``n``
+    PNGs; :func:`finish_plain` waits for it. Started before turbopix's recipe, so the two train at
+    the same time on the same machine and share whatever else runs on it."""
     run = out / dataset / "plain-dcgan"
     if (run / "train.json").exists():
-        info = json.loads((run / "train.json").read_text())
-        print(f"  plain script: {run} exists, not training again ({info['seconds']:.1f} s)", flush=True)
-        return {"run": str(run), "samples": str(run / "samples"), "skipped": True, **info}
-    load_before = _load()
-    print(f"  plain script: training for {seconds:.0f} s (load {load_before[0]}) ...", flush=True)
+        print(f"  plain script: {run} exists, not training again", flush=True)
+        return None, run, _load()
+    print(f"  plain script: training for {seconds:.0f} s in the background (load {_load()[0]}) ...", flush=True)
     cmd = [sys.executable, str(Path(__file__).with_name("plain_dcgan.py")), "--dataset", dataset, "--minutes",
            str(seconds / 60), "--n", str(n), "--seed", str(SEED), "--out", str(run)]
     root = data_root or os.environ.get("TURBOPIX_DATA")
-    subprocess.run(cmd + (["--data-root", root] if root else []), check=True)
+    env = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}  # torch's thread count
+    return subprocess.Popen(cmd + (["--data-root", root] if root else []), env=env), run, _load()
+
+
+def finish_plain(proc: subprocess.Popen | None, run: Path, load_before: list[float]) -> dict[str, Any]:
+    if proc is not None and proc.wait() != 0:
+        raise SystemExit(f"benchmarks/plain_dcgan.py failed (exit code {proc.returncode})")
     info = json.loads((run / "train.json").read_text())
     print(f"  plain script: {info['steps']} steps in {info['seconds']:.1f} s ({info['images_per_s']:.0f} images/s)", flush=True)
-    return {"run": str(run), "samples": str(run / "samples"), "skipped": False, "load_before": load_before,
+    return {"run": str(run), "samples": str(run / "samples"), "skipped": proc is None, "load_before": load_before,
             "load_after": _load(), **info}
 
 
@@ -268,6 +277,8 @@ def main() -> None:
     p.add_argument("--plain", action="store_true", help="also train benchmarks/plain_dcgan.py for the wall time of "
                    "the (first) recipe's time budget, or --plain-seconds, and evaluate its samples")
     p.add_argument("--plain-seconds", type=float, default=None, help="the plain script's training time")
+    p.add_argument("--budget", default=None, help="replaces the recipes' time budget (e.g. 30s for a quick check); "
+                   "the plain script's time follows it")
     p.add_argument("--no-floor", action="store_true", help="skip the real-vs-real floor evaluations")
     p.add_argument("--data-root", default=None, help="datasets folder (default: $TURBOPIX_DATA)")
     p.add_argument("--threads", type=int, default=None, help="torch threads for training and evaluation (default: torch's choice)")
@@ -287,7 +298,7 @@ def main() -> None:
         p.error(f"unknown recipe(s) {bad}; choose from {TRAINING_RECIPES.names()}")
     plain_seconds = args.plain_seconds
     if args.plain and plain_seconds is None:
-        budget = TRAINING_RECIPES.get(recipes[0]).train.get("time_budget") if recipes else None
+        budget = args.budget or (TRAINING_RECIPES.get(recipes[0]).train.get("time_budget") if recipes else None)
         if budget is None:
             p.error("--plain needs --plain-seconds, or a --recipes whose first recipe has a time budget")
         plain_seconds = parse_duration(budget)
@@ -312,6 +323,7 @@ def main() -> None:
         "recipes": {k: asdict(RECIPES[k]) for k in keys},
         "training_recipes": {r: {**asdict(TRAINING_RECIPES.get(r)), "settings": describe(r)} for r in recipes},
         "plain_seconds": plain_seconds,
+        "budget_override": args.budget,
         "load_average_start": _load(),
         "datasets": {},
     }
@@ -336,13 +348,17 @@ def main() -> None:
             ev = evaluate_one(tr["model_path"], dataset, args.n, recipe.conditional, args.data_root)
             models[key] = {"recipe": asdict(recipe), "train": tr, "evaluation": ev}
             save()
-        for name in recipes:  # the recipe and then the plain script: the same machine state, minutes apart
-            tr = train_recipe(name, dataset, out, args.data_root, args.threads)
+        # the plain script trains at the same time as the first recipe (both with --threads)
+        plain = start_plain(dataset, out, plain_seconds, args.n, args.data_root, args.threads) if args.plain else None
+        for name in recipes:
+            tr = train_recipe(name, dataset, out, args.data_root, args.threads, args.budget)
+            if plain is not None:
+                plain_train, plain = finish_plain(*plain), None
             ev = evaluate_one(tr["model_path"], dataset, args.n, TRAINING_RECIPES.get(name).conditional, args.data_root)
             models[f"recipe:{name}"] = {"train": tr, "evaluation": ev}
             save()
         if args.plain:
-            tr = train_plain(dataset, out, plain_seconds, args.n, args.data_root)
+            tr = finish_plain(*plain) if plain is not None else plain_train
             ev = evaluate_one(tr["samples"], dataset, args.n, False, args.data_root)
             models[PLAIN] = {"train": tr, "evaluation": ev}
             save()

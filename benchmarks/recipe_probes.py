@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -38,24 +39,25 @@ VARIANTS: dict[str, tuple[bool, dict[str, Any], dict[str, Any]]] = {
 }
 
 
-def run_variant(name: str, data: str, seconds: float, n: int, data_root: str | None, seed: int) -> dict[str, Any]:
+def run_variant(name: str, data: str, seconds: float, n: int, data_root: str | None, seed: int, threads: int | None) -> dict[str, Any]:
     conditional, model_options, train_options = VARIANTS[name]
     opts = {"batch_size": 64, **train_options}
     with tempfile.TemporaryDirectory() as tmp:
         res = turbopix.train("dcgan", data, out=tmp, conditional=conditional, data_root=data_root, seed=seed,
                              model_options={"g_width": 64, "d_width": 64, **model_options}, steps=10**6,
-                             time_budget=str(seconds), progress=False, sample_every=0, ckpt_every=0, **opts)
+                             time_budget=str(seconds), progress=False, sample_every=0, ckpt_every=0, threads=threads, **opts)
         ev = evaluate(str(res.model_path), ref=f"{data}:test", metrics=("fid", "kid", "prdc"), n=n, seed=0,
                       data_root=data_root, progress=False)
     return {"variant": name, "steps": res.steps, "seconds": round(res.seconds, 1), "images_per_s": round(res.images_per_s),
             **_scores(ev)}
 
 
-def run_plain(data: str, seconds: float, n: int, data_root: str | None, seed: int) -> dict[str, Any]:
+def run_plain(data: str, seconds: float, n: int, data_root: str | None, seed: int, threads: int | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, str(Path(__file__).with_name("plain_dcgan.py")), "--dataset", data, "--minutes", str(seconds / 60),
                "--n", str(n), "--out", tmp, "--seed", str(seed)] + (["--data-root", data_root] if data_root else [])
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        env = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}  # torch's thread count
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
         info = json.loads((Path(tmp) / "train.json").read_text())
         ev = evaluate(f"{tmp}/samples", ref=f"{data}:test", metrics=("fid", "kid", "prdc"), n=n, seed=0,
                       data_root=data_root, progress=False)
@@ -76,6 +78,7 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=90)
     p.add_argument("--n", type=int, default=5000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None, help="torch threads of each training (default: turbopix's choice)")
     p.add_argument("--variants", default="base,cond-hinge-sn-ttur", help="comma-separated; 'plain' is the plain script")
     p.add_argument("--results", default="benchmarks/results/recipe_probes.jsonl")
     p.add_argument("--list", action="store_true")
@@ -87,8 +90,9 @@ def main() -> None:
     rows = []
     for name in args.variants.split(","):
         t = time.perf_counter()
-        row = (run_plain(args.data, args.seconds, args.n, args.data_root, args.seed) if name == "plain"
-               else run_variant(name, args.data, args.seconds, args.n, args.data_root, args.seed))
+        row = (run_plain(args.data, args.seconds, args.n, args.data_root, args.seed, args.threads) if name == "plain"
+               else run_variant(name, args.data, args.seconds, args.n, args.data_root, args.seed, args.threads))
+        row["threads"] = args.threads
         row.update(data=args.data, budget_s=args.seconds, n=args.n, wall_s=round(time.perf_counter() - t, 1))
         rows.append(row)
         print(json.dumps(row), flush=True)
