@@ -16,7 +16,8 @@ def test_recipes_are_listed_with_their_settings(capsys):
         assert name in out and f"model {recipe.model}" in out
         assert all(f"{k}={v}" in out for k, v in recipe.train.items())
     assert main(["list"]) == 0
-    assert all(name in capsys.readouterr().out for name in RECIPES.names())
+    listed = capsys.readouterr().out
+    assert all(name in listed for name in RECIPES.names())
 
 
 def test_train_with_a_recipe_and_an_override(tmp_path):
