@@ -75,8 +75,8 @@ def run(args: argparse.Namespace) -> int:
     from ..api import train as train_model
 
     if not args.resume and not ((args.model or args.recipe) and args.data):
-        raise CLIError("train needs {option:model} (or {option:recipe}) and {option:data} "
-                       "(or {option:resume} {option:out} RUN)")
+        raise CLIError("train needs {option:model} and {option:data} ({option:recipe} NAME may replace "
+                       "{option:model}; {option:resume} {option:out} RUN replaces both)")
     if args.resume and not args.out:
         raise CLIError("{option:resume} needs {option:out}: the run directory to continue")
     out = Path(args.out or f"runs/{args.recipe or args.model}-{args.data.replace(':', '-').replace('/', '_')}")
