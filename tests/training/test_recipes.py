@@ -56,6 +56,10 @@ def test_a_recipe_run_records_its_name_and_merged_options(tmp_path):
     assert run["train"]["d_lr"] == recipe.train["d_lr"] and run["config"]["loss"] == recipe.model_options["loss"]
     assert run["config"]["num_classes"] == (10 if recipe.conditional else 0)
     assert read_metadata(res.model_path)["train"]["recipe"] == "dcgan-cpu-10m"
+    from turbopix.evaluation.sources import open_source
+
+    source = open_source(str(res.model_path), n=4, seed=0, classes=[str(i) for i in range(10)])
+    assert source.info["recipe"] == "dcgan-cpu-10m"  # evaluation reports name it
 
 
 def test_two_time_scale_and_bf16_options(tmp_path):
