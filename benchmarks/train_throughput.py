@@ -15,6 +15,10 @@ count tuned while training (the default, ``core/threads.py``).
 
     python benchmarks/train_throughput.py --steps 150 --rounds 5 [--data-root ../shared/data]
     python benchmarks/train_throughput.py --contention --rounds 3 --data-root ../shared/data
+    python benchmarks/train_throughput.py --precision --rounds 3 --data-root ../shared/data
+
+Part 3 (``--precision``): fp32 against bf16 autocast (``precision="bf16"``) for DCGAN (BCE with
+batch norm, and hinge with spectral norm), the MNIST VAE and the conv-VAE, interleaved rounds.
 """
 from __future__ import annotations
 
@@ -86,11 +90,12 @@ def plain_vae_loop(images: torch.Tensor, steps: int, batch: int, seed: int) -> f
     return time.perf_counter() - t0
 
 
-def turbopix_run(model: str, options: dict, data, steps: int, batch: int, seed: int, threads: int | None) -> float:
+def turbopix_run(model: str, options: dict, data, steps: int, batch: int, seed: int, threads: int | None,
+                 **train_options) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         turbopix.train(model, data, out=tmp, steps=steps, batch_size=batch, seed=seed, progress=False,
-                       model_options=options, threads=threads, sample_every=0, ckpt_every=0)
+                       model_options=options, threads=threads, sample_every=0, ckpt_every=0, **train_options)
         return time.perf_counter() - t0
 
 
@@ -163,6 +168,32 @@ def part2(data, args) -> None:
               + f" | {ratio:.2f} |")
 
 
+def part3(data, args) -> None:
+    """fp32 against bf16 autocast (``precision``), interleaved, threads fixed to the cores."""
+    cores = usable_cores()
+    cases = {
+        "dcgan": ("dcgan", MODEL, args.steps, 64, {}),
+        "dcgan sn+hinge": ("dcgan", {**MODEL, "loss": "hinge", "spectral_norm": True}, args.steps, 64, {}),
+        "vae": ("vae", VAE, args.vae_steps, 128, {}),
+        "conv-vae": ("conv-vae", VAE, args.steps * 2, 128, {}),
+    }
+    rows = []
+    for name in ("dcgan", "vae"):  # bf16 kernels are built on first use (~20 s here): not part of any timing
+        turbopix_run(name, MODEL if name == "dcgan" else VAE, data, 3, 16, 0, cores, precision="bf16")
+    for label, (name, options, steps, batch, extra) in cases.items():
+        variants = {p: (lambda r, name=name, options=options, steps=steps, batch=batch, p=p:
+                        turbopix_run(name, options, data, steps, batch, r, cores, precision=p, **extra))
+                    for p in ("fp32", "bf16")}
+        med = compare(variants, args.rounds, label)
+        rows.append((label, steps, batch, med))
+    print(f"\nwhole turbopix.train calls, seconds: median of {args.rounds} interleaved rounds; {cores} threads, "
+          f"torch {torch.__version__}\n")
+    print("| model | steps x batch | fp32 s | bf16 s | fp32 images/s | bf16 images/s | bf16 speed-up |\n|---|---|---|---|---|---|---|")
+    for label, steps, batch, med in rows:
+        print(f"| {label} | {steps} x {batch} | {med['fp32']:.2f} | {med['bf16']:.2f} | {steps * batch / med['fp32']:.0f} | "
+              f"{steps * batch / med['bf16']:.0f} | {med['fp32'] / med['bf16']:.2f} |")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=150, help="DCGAN steps per run")
@@ -170,12 +201,15 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--contention", action="store_true", help="part 2: idle vs beside a busy process")
+    p.add_argument("--precision", action="store_true", help="part 3: fp32 against bf16 autocast")
     p.add_argument("--data-root", default=None)
     args = p.parse_args()
     data = load_dataset("mnist", data_root=args.data_root)
     plain_loop(data.images, 5, args.batch, 0)  # warm-up (allocator, MKL-DNN primitives)
     if args.contention:
         part2(data, args)
+    elif args.precision:
+        part3(data, args)
     else:
         part1(data, args)
 

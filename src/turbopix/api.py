@@ -13,6 +13,7 @@ from .models import ImageGenerator, create_model
 from .training import TrainingError, TrainingOptionError, TrainResult
 from .training import distributed
 from .training.provenance import FIXED_HINT
+from .training.recipes import apply_recipe
 from .training import train as _train_loop
 
 
@@ -64,6 +65,11 @@ def _train(
         data = data if data is not None else run["data"]
         model_options = {**run["config"], **model_options}
         train_options = {**run["train"], **train_options}
+    elif train_options.get("recipe") is not None:  # on resume the run's record already holds the recipe's values
+        if not (model is None or isinstance(model, str)):
+            raise TrainingOptionError("{option:recipe} builds its own model: give the model by name, or none")
+        model, model_options, train_options, conditional = apply_recipe(
+            train_options["recipe"], model, model_options, train_options, conditional)
     if model is None or data is None:
         raise TrainingOptionError("{option:model} and {option:data} are required "
                                   "(unless {option:resume=True} continues the run in {option:out})")

@@ -10,6 +10,11 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("list", help="registered models and datasets")
     p.set_defaults(func=cmd_list)
 
+    p = sub.add_parser("recipes", help="training recipes: named presets for 'turbopix train --recipe NAME'",
+                       description="Each recipe fixes a model, its options and the training options; any option "
+                       "given to 'turbopix train' overrides the recipe's value.")
+    p.set_defaults(func=cmd_recipes)
+
     p = sub.add_parser("info", help="print the metadata of a checkpoint or an accelerated artifact folder")
     p.add_argument("checkpoint", help="a model.safetensors, a training checkpoint or an artifact folder")
     p.set_defaults(func=cmd_info)
@@ -26,6 +31,19 @@ def cmd_list(args: argparse.Namespace) -> int:
     for e in DATASETS:
         print(f"  {e.name:<14} {e.info.get('description', '')}")
     print("  folder:PATH    any image folder (class subfolders become labels)")
+    from ..training.recipes import RECIPES
+
+    print("training recipes (turbopix recipes shows their settings):")
+    for r in RECIPES:
+        print(f"  {r.name:<14} {r.obj.description}")
+    return 0
+
+
+def cmd_recipes(args: argparse.Namespace) -> int:
+    from ..training.recipes import RECIPES, describe
+
+    for r in RECIPES:
+        print(f"{r.name}: {r.obj.description}\n  {describe(r.name)}")
     return 0
 
 

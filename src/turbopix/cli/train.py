@@ -16,6 +16,7 @@ from ..core.config import TrainConfig, add_config_args, config_from_dict, given_
 from ..core.errors import render_text
 from ..core.registry import MODELS
 from ..training.distributed import LAUNCH_FLAGS, LaunchConfig
+from ..training.recipes import RECIPES
 from .common import CLIError
 
 
@@ -30,7 +31,7 @@ def add_command(sub: Any, model_name: str | None) -> None:
         description="Train a generator. Model options appear below once --model is given "
         "(e.g. 'turbopix train --model dcgan --help'). Writes a run directory: samples/, checkpoints/, "
         "log.jsonl, loss_curve.png and model.safetensors.",
-        epilog=f"models: {', '.join(MODELS.names())}",
+        epilog=f"models: {', '.join(MODELS.names())}; recipes (--recipe, see 'turbopix recipes'): {', '.join(RECIPES.names())}",
     )
     p.add_argument("--model", help="registered model name (see 'turbopix list')")
     p.add_argument("--data", help="dataset: mnist, fashion-mnist, cifar10, digits or folder:PATH")
@@ -55,9 +56,12 @@ def model_from_argv(argv: Sequence[str]) -> str | None:
     pre.add_argument("--model")
     pre.add_argument("--out")
     pre.add_argument("--resume", action="store_true")
+    pre.add_argument("--recipe")
     known, _ = pre.parse_known_args(argv)
     if known.model:
         return known.model
+    if known.recipe:
+        return RECIPES.get(known.recipe).model if known.recipe in RECIPES else None  # else the library names it
     if known.resume and known.out:
         try:
             model = json.loads((Path(known.out) / "run.json").read_text()).get("model")
@@ -70,11 +74,12 @@ def model_from_argv(argv: Sequence[str]) -> str | None:
 def run(args: argparse.Namespace) -> int:
     from ..api import train as train_model
 
-    if not args.resume and not (args.model and args.data):
-        raise CLIError("train needs {option:model} and {option:data} (or {option:resume} {option:out} RUN)")
+    if not args.resume and not ((args.model or args.recipe) and args.data):
+        raise CLIError("train needs {option:model} and {option:data} ({option:recipe} NAME may replace "
+                       "{option:model}; {option:resume} {option:out} RUN replaces both)")
     if args.resume and not args.out:
         raise CLIError("{option:resume} needs {option:out}: the run directory to continue")
-    out = Path(args.out or f"runs/{args.model}-{args.data.replace(':', '-').replace('/', '_')}")
+    out = Path(args.out or f"runs/{args.recipe or args.model}-{args.data.replace(':', '-').replace('/', '_')}")
     given = given_args(args, LaunchConfig)
     launch = config_from_dict(LaunchConfig, given, what="the launcher")  # ranges checked before anything starts
     if launch.nproc is not None:

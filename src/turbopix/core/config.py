@@ -208,6 +208,8 @@ class TrainConfig:
                      min=1, resumable=True)
     batch_size: int = opt(64, "images per step (the global batch, split across processes)", min=1)
     lr: Optional[float] = opt(None, "learning rate; default per family (GAN 2e-4, VAE/AE 1e-3)", above=0)
+    d_lr: Optional[float] = opt(None, "GAN discriminator learning rate, when it should differ from {option:lr} "
+                                "(two time-scale update rule, Heusel et al. 2017); default: {option:lr}", above=0)
     beta1: Optional[float] = opt(None, "Adam beta1; default per family (GAN 0.5 as in DCGAN, else 0.9)", min=0, below=1)
     beta2: float = opt(0.999, "Adam beta2", min=0, below=1)
     ema_decay: float = opt(0.999, "decay of the EMA of generator weights used for sampling; 0 turns EMA off",
@@ -224,5 +226,9 @@ class TrainConfig:
     time_budget: Optional[str] = opt(None, "stop cleanly after this much training time (e.g. 600, 10m, 1.5h): the "
                                      "checkpoint, samples and final model are written at the step reached; "
                                      "--resume continues towards steps", resumable=True)
+    precision: Literal["fp32", "bf16"] = opt("fp32", "arithmetic of the training steps: bf16 runs them under "
+                                             "torch.autocast in bfloat16 (weights, optimizer and EMA stay fp32)")
+    recipe: Optional[str] = opt(None, "a named preset of model, model options and training options ('turbopix "
+                                "recipes' lists them); any option given explicitly overrides the recipe's value")
     sync_bn: bool = opt(False, "on several processes, batch norm uses the statistics of the global batch "
                         "(SyncBatchNorm), as one process would; accepted and a no-op on one process")

@@ -32,6 +32,8 @@ def format_results(result: dict[str, Any]) -> str:
                      f"on {n['data']} ({n['images']} images, seed {n['seed']})")
     src = result["source"]
     where = src.get("path") or src.get("model") or src.get("kind")
+    if src.get("recipe"):
+        where += f" (trained with recipe {src['recipe']})"
     lines.append("")
     lines.append(f"source: {src.get('kind')} {where}; extractor sha256 {result['extractor']['sha256'][:12]}; "
                  f"reference cache: {result['reference'].get('cache')}; {result['timing_s']['total']:.1f} s")

@@ -76,6 +76,9 @@ def open_source(
 
     model = load(path, device=device)
     info = {"kind": "checkpoint", "path": str(path), "model": model.name, "step": model.metadata.get("step")}
+    recipe = (model.metadata.get("train") or {}).get("recipe")
+    if recipe:  # what trained it, for the report
+        info["recipe"] = recipe
     return model_images(model, n=n, seed=seed, info=info, device=device)
 
 

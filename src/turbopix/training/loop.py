@@ -198,6 +198,10 @@ def _train(
             log.write(json.dumps({"step": at, **metrics}) + "\n")
             log.flush()
 
+    # bf16: the forward and backward passes of a step run in bfloat16 where autocast allows; the
+    # weights, their gradients, Adam's state and the EMA stay fp32 (no loss scaling is needed: bf16
+    # has fp32's exponent range)
+    autocast = torch.autocast(dist.device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16")
     bar = tqdm(total=cfg.steps, initial=step, disable=not (cfg.progress and dist.is_main), unit="step", dynamic_ncols=True)
     with ExitStack() as stack:
         stack.enter_context(bar)
@@ -209,7 +213,8 @@ def _train(
                     if dist.device.type != "cpu":
                         batch = {k: v.to(dist.device, non_blocking=True) for k, v in batch.items()}
                     noise = StepNoise(cfg.seed, step, cfg.batch_size, dist.rank, dist.world_size)
-                    losses = task.step(batch, noise)
+                    with autocast:
+                        losses = task.step(batch, noise)
                     # on several processes: global-batch means, so the log matches one process and a
                     # non-finite loss stops every rank at the same step
                     values = dist.mean(torch.stack(list(losses.values()))).tolist()

@@ -37,9 +37,9 @@ TASKS: Registry[type["Task"]] = Registry("training task")
 PREVIEW_IMAGES = 64  # images in a generator's progress grid
 
 
-def adam(params, task: type["Task"] | "Task", cfg: TrainConfig) -> torch.optim.Adam:
-    """Adam with the run's lr / beta1, or the Task's defaults for its family when not given."""
-    lr = cfg.lr if cfg.lr is not None else task.default_lr
+def adam(params, task: type["Task"] | "Task", cfg: TrainConfig, lr: float | None = None) -> torch.optim.Adam:
+    """Adam with ``lr`` or the run's lr / beta1, or the Task's defaults for its family when not given."""
+    lr = lr if lr is not None else cfg.lr if cfg.lr is not None else task.default_lr
     beta1 = cfg.beta1 if cfg.beta1 is not None else task.default_beta1
     return torch.optim.Adam(params, lr=lr, betas=(beta1, cfg.beta2))
 
@@ -160,7 +160,7 @@ class GANTask(GeneratorTask):
         # wrapper, for the generator step below
         self.G, self.D, self.D_plain = wrap(model.generator), wrap(model.discriminator), model.discriminator
         self.loss = ADVERSARIAL.get(model.config.loss)
-        self.optimizers = {"g": adam(self.G.parameters(), self, cfg), "d": adam(self.D.parameters(), self, cfg)}
+        self.optimizers = {"g": adam(self.G.parameters(), self, cfg), "d": adam(self.D.parameters(), self, cfg, cfg.d_lr)}
 
     def step(self, batch: Batch, noise: StepNoise) -> dict[str, torch.Tensor]:
         x, y = batch["image"], self.labels(batch)
