@@ -23,8 +23,8 @@ def check_out(path: str | Path, overwrite: bool) -> Path:
 
 
 def add_files_command(sub: Any, name: str, *, help: str, description: str, examples: str) -> argparse.ArgumentParser:
-    """A files-in, files-out command (``INPUT OUTPUT``, a file or a folder each) with its examples.
-    (``restore`` and ``translate`` spell the same parser out; they could use this.)"""
+    """A files-in, files-out command (``INPUT OUTPUT``, a file or a folder each) with its examples:
+    the restore commands, ``enhance``, ``stylize`` and ``translate``."""
     p = sub.add_parser(name, help=help, description=description, epilog="examples:\n  " + examples,
                        formatter_class=lambda prog: argparse.RawDescriptionHelpFormatter(prog, max_help_position=34, width=100))
     p.add_argument("input", help="an image file or a folder of images")

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..core.config import add_config_args, config_from_dict, given_args
 from ..pipelines.restore import RestoreConfig, RestoreReport, default_model, resolve_method, restore_files
+from .common import add_files_command
 
 EXAMPLES = {
     "denoise": "turbopix denoise noisy.png clean.png --sigma 25\n  turbopix denoise photos/ out/ --sigma 15 --model bm3d",
@@ -27,11 +28,8 @@ def add_commands(sub: Any) -> None:
              "upscale": "super-resolve images x2/x3/x4", "inpaint": "fill the masked pixels of an image",
              "enhance": "brighten low-light images (zero-dce, or classical: gamma, he, clahe, lime)"}
     for name, text in help_.items():
-        p = sub.add_parser(name, help=text, description=text + ". Files or folders in, 8-bit PNG out; large "
-                           "images run in overlapping tiles.", epilog="examples:\n  " + EXAMPLES[name],
-                           formatter_class=lambda prog: argparse.RawDescriptionHelpFormatter(prog, max_help_position=34, width=100))
-        p.add_argument("input", help="an image file or a folder of images")
-        p.add_argument("output", help="the output file, or a folder (created) for a folder input")
+        p = add_files_command(sub, name, help=text, examples=EXAMPLES[name], description=text + ". Files or "
+                              "folders in, 8-bit PNG out; large images run in overlapping tiles.")
         if name == "denoise":
             p.add_argument("--sigma", type=float, required=True, help="noise standard deviation on the 0-255 scale")
         if name == "deblock":

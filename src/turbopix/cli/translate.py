@@ -8,6 +8,7 @@ from typing import Any
 
 from ..core.config import add_config_args, config_from_dict, given_args
 from ..pipelines.translate import TranslateConfig, translate_files
+from .common import add_files_command
 from .restore import report_written
 
 EXAMPLES = ("turbopix translate labels.png photo.png --model runs/facades/model.safetensors\n"
@@ -17,12 +18,9 @@ EXAMPLES = ("turbopix translate labels.png photo.png --model runs/facades/model.
 
 def add_commands(sub: Any) -> None:
     text = "translate images from one domain to another (pix2pix, CycleGAN)"
-    p = sub.add_parser("translate", help=text, description=text + ". Files or folders in, 8-bit PNG out; each image is "
-                       "translated at the model's training resolution and resized back to its own size.",
-                       epilog="examples:\n  " + EXAMPLES,
-                       formatter_class=lambda prog: argparse.RawDescriptionHelpFormatter(prog, max_help_position=34, width=100))
-    p.add_argument("input", help="an image file or a folder of images")
-    p.add_argument("output", help="the output file, or a folder (created) for a folder input")
+    p = add_files_command(sub, "translate", help=text, examples=EXAMPLES, description=text + ". Files or folders in, "
+                          "8-bit PNG out; each image is translated at the model's training resolution and resized "
+                          "back to its own size.")
     add_config_args(p.add_argument_group("translation options"), TranslateConfig)
     p.set_defaults(func=run)
 
