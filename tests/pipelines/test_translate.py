@@ -38,10 +38,12 @@ def test_refuses_models_that_are_not_translators_and_unknown_directions():
 def test_grey_models_run_on_colour_files_through_the_restore_rules(tmp_path):
     from PIL import Image
 
+    from turbopix.pipelines.restore import RestoreConfig
     from turbopix.pipelines.translate import TranslateConfig, translate_files
 
     pixels = np.random.default_rng(0).integers(0, 256, (20, 28, 3), dtype=np.uint8)
     Image.fromarray(pixels).save(tmp_path / "in.png")
     method = translation_method(create_model("cyclegan", channels=1, g_width=4, blocks=1, image_size=16).eval(), "b2a")
-    report = translate_files(tmp_path / "in.png", tmp_path / "out.png", TranslateConfig(progress=False), method)
+    report = translate_files(tmp_path / "in.png", tmp_path / "out.png", TranslateConfig(), method,
+                             RestoreConfig(progress=False))
     assert report.written and Image.open(tmp_path / "out.png").size == (28, 20)

@@ -33,15 +33,13 @@ from .restore import RestoreConfig, RestoreError, RestoreReport, restore_files
 
 @dataclass
 class TranslateConfig:
+    """What to translate with; the file options (overwrite, skip_bad, max_pixels, ...) are
+    ``RestoreConfig``'s, declared once there."""
+
     model: Optional[str] = opt(None, "the translator: a pix2pix or cyclegan model file (turbopix train), or an artifact folder")
     direction: Literal["a2b", "b2a"] = opt("a2b", "a2b: the domain-A -> B generator (pix2pix: the only one); b2a: CycleGAN's other generator")
     size: Optional[int] = opt(None, "working resolution: shorter side in pixels before translating; default the model's "
                               "image_size; 0 = the file's own size", min=0)
-    max_pixels: int = opt(50_000_000, "refuse input images with more pixels than this", min=1)
-    overwrite: bool = opt(False, "replace existing output files")
-    skip_bad: bool = opt(False, "in a folder, report unreadable or refused files at the end instead of stopping")
-    threads: int = opt(0, "torch threads; 0 = torch's default", min=0)
-    progress: bool = opt(True, "show progress bars")
 
 
 def translation_method(model: Any, direction: str = "a2b", size: int | None = None) -> Method:
@@ -85,10 +83,9 @@ def resolve_translator(cfg: TranslateConfig) -> Method:
     return translation_method(load(cfg.model), cfg.direction, cfg.size)
 
 
-def translate_files(src: str | Path, dst: str | Path, cfg: TranslateConfig, method: Method | None = None) -> RestoreReport:
+def translate_files(src: str | Path, dst: str | Path, cfg: TranslateConfig, method: Method | None = None,
+                    files: RestoreConfig | None = None) -> RestoreReport:
     """Translate a file, or every image of a folder, into ``dst`` (see the module docstring)."""
     method = method or resolve_translator(cfg)
     # the restore pipeline does the files, the checks and the writing; tiles never apply (radius None)
-    restore = RestoreConfig(max_pixels=cfg.max_pixels, overwrite=cfg.overwrite, skip_bad=cfg.skip_bad,
-                            threads=cfg.threads, progress=cfg.progress)
-    return restore_files(method, src, dst, restore)
+    return restore_files(method, src, dst, files or RestoreConfig())
