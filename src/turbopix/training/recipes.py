@@ -83,7 +83,7 @@ def describe(name: str) -> str:
 # docs/quality.md has the 10-minute results).
 register("dcgan-cpu-10m", Recipe(
     "dcgan", "class-conditional DCGAN (projection D, spectral norm, hinge, TTUR, EMA) for 10 minutes, 28 px; "
-    "not yet measured at 10 minutes",
+    "Fashion-MNIST in 10 min: FID 37.38 vs a plain DCGAN script's 44.26 (docs/quality.md)",
     conditional=True,
     model_options={"g_width": 64, "d_width": 64, "loss": "hinge", "spectral_norm": True},
     train={"steps": 100000, "batch_size": 64, "lr": 1e-4, "d_lr": 4e-4, "beta1": 0.0, "beta2": 0.9, "ema_decay": 0.999,
