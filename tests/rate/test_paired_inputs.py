@@ -152,7 +152,22 @@ def test_the_server_serves_the_input_only_to_its_rater(tmp_path, serve):
     r = alice.client.get(view["input"])
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
     assert np.asarray(Image.open(__import__("io").BytesIO(r.content))).shape == (24, 32)
-    assert bob.client.get(view["input"]).status_code == 404  # an image id is not a capability by itself
+    # An image id is not a capability by itself: bob may not fetch an input of alice's that none of
+    # his own trials shows. Ids are per image and trials are dealt one at a time, so bob holds at
+    # most one input; alice's second trial shows a fresh input (a rater sees every input before a
+    # repeat), so one of her first two inputs is never his.
+    assert alice.rate(view["trial"], "left").status_code == 200
+    second = alice.trial()
+    conn = sqlite3.connect(server.folder / "study.db")
+    alice_id = conn.execute("SELECT rater FROM trials WHERE id = ?", (view["trial"],)).fetchone()[0]
+    bob_images = {i for row in conn.execute(
+        "SELECT left_image, right_image, input_image FROM trials WHERE rater != ?", (alice_id,)) for i in row}
+    conn.close()
+    mine = [v["input"] for v in (view, second) if v["input"].removeprefix("/img/") not in bob_images]
+    assert mine and view["input"] != second["input"]
+    assert alice.client.get(mine[0]).status_code == 200
+    assert bob.client.get(mine[0]).status_code == 404
+    view = second
     assert alice.rate(view["trial"], "left").status_code == 200
 
 
