@@ -54,3 +54,25 @@ def test_weighted_total_uses_the_papers_weights():
     expected = sum(ZERO_DCE_WEIGHTS[k] * terms[k] for k in ZERO_DCE_WEIGHTS)
     torch.testing.assert_close(terms["loss"], expected)
     assert ZERO_DCE_WEIGHTS == {"spatial": 1.0, "exposure": 10.0, "colour": 5.0, "smoothness": 1600.0}
+
+
+def test_log_spatial_consistency_is_gain_invariant():
+    # log contrast: original 0.1 | 0.3, enhanced 0.2 | 0.8 -> (ln 4 - ln 3)^2 per region
+    original, enhanced = _grey([[0.1, 0.3]]), _grey([[0.2, 0.8]])
+    expected = (math.log(4) - math.log(3)) ** 2
+    assert math.isclose(float(spatial_consistency(enhanced, original, region=1, log=True)), expected, rel_tol=1e-12)
+    # a uniform gain keeps every ratio (free in log form) but not the differences the paper's form keeps
+    x = torch.rand(1, 3, 8, 8, dtype=torch.float64) * 0.4 + 0.05
+    assert float(spatial_consistency(2.5 * x, x, log=True)) < 1e-24
+    assert float(spatial_consistency(2.5 * x, x)) > 1e-4
+    # below one 8-bit step, darkness is not contrast: black regions compare as 1/255
+    assert float(spatial_consistency(_grey([[0.0, 1e-5]]), _grey([[1e-6, 0.0]]), region=1, log=True)) == 0
+
+
+def test_whole_image_exposure():
+    # patch=0: one region per image; the image means 0.5 and 0.2 -> ((0.5-0.6)^2 + (0.2-0.6)^2) / 2
+    x = torch.cat([_grey([[0.2, 0.8]]), _grey([[0.1, 0.3]])])
+    assert math.isclose(float(exposure_control(x, 0.6, patch=0)), (0.01 + 0.16) / 2, rel_tol=1e-12)
+    x = x.repeat_interleave(4, 2).repeat_interleave(4, 3)  # 4x8: the spatial term's 4x4 regions fit
+    terms = zero_reference_losses(x, x, torch.zeros_like(x), level=0.6, patch=0, log_contrast=True)
+    assert math.isclose(float(terms["exposure"]), (0.01 + 0.16) / 2, rel_tol=1e-12) and float(terms["spatial"]) == 0

@@ -25,17 +25,18 @@ def folder(tmp_path_factory):
     return root
 
 
-def _model():
+def _model(**options):
     torch.manual_seed(0)
-    model = create_model("zero-dce", width=8, scale_factor=2)
+    model = create_model("zero-dce", width=8, scale_factor=2, **options)
     model.name = "zero-dce"
     return model
 
 
-def test_synthetic_low_light_trains_and_logs_validation_psnr(folder, tmp_path):
+@pytest.mark.parametrize("options", [{}, {"contrast": "log", "patch": 0, "exposure": 0.4}], ids=["paper", "gain"])
+def test_synthetic_low_light_trains_and_logs_validation_psnr(folder, tmp_path, options):
     data = load_dataset(f"patches:{folder}?patch_size=32&degrade=lowlight:0.05-0.1&val_split=0.2", split="train")
     cfg = TrainConfig(steps=30, ckpt_every=30, lr=3e-3, **FAST)
-    train(_model(), data, cfg, tmp_path / "run", data_spec=data.name)
+    train(_model(**options), data, cfg, tmp_path / "run", data_spec=data.name)
     rows = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert {"spatial", "exposure", "colour", "smoothness", "loss"} <= set(rows[0])
     val = [r for r in rows if "val_psnr" in r]
@@ -54,3 +55,10 @@ def test_a_folder_of_dark_photos_trains_without_targets(folder, tmp_path):
 def test_grey_data_is_refused(folder):
     with pytest.raises(TrainingOptionError, match="enhances RGB images but .* gives 1-channel"):
         TASKS.get("enhancement").check_data(_model(), load_dataset(f"patches:{folder}?patch_size=32&colour=grey", split="train"))
+
+
+def test_the_loss_variants_are_checked_options():
+    with pytest.raises(ValueError, match="contrast"):
+        _model(contrast="ratio")
+    with pytest.raises(ValueError, match="patch"):
+        _model(patch=-1)

@@ -20,7 +20,7 @@ downscaled copy, and at ``scale_factor`` 4 a 12-megapixel photo needs under 100 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -40,7 +40,11 @@ class ZeroDCEConfig(ImageConfig):
     scale_factor: int = opt(4, "the curve maps are estimated on the input downscaled this many times "
                                "(the paper: 1 for training, 12 for 1200x900 images)", min=1, max=32)
     exposure: float = opt(0.6, "training: the well-exposedness level E of the exposure loss (the paper: 0.6)", min=0.05, max=0.95)
-    patch: int = opt(16, "training: side of the regions whose mean brightness the exposure loss drives to E", min=1)
+    patch: int = opt(16, "training: side of the regions whose mean brightness the exposure loss drives to E "
+                         "(0: the whole image's mean)", min=0)
+    contrast: Literal["linear", "log"] = opt(
+        "linear", "training: the spatial-consistency loss keeps neighbouring regions' differences of 'linear' "
+                  "intensity (the paper) or of 'log' intensity (their ratios: a uniform gain costs nothing)")
 
 
 class SeparableConv(nn.Sequential):

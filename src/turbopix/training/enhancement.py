@@ -59,7 +59,8 @@ class ZeroReferenceTask(RestorationTask):
         image = batch["image"]
         out = self.net(image)
         cfg = self.model.config
-        terms = zero_reference_losses(out["enhanced"], _to_unit(image), out["curves"], level=cfg.exposure, patch=cfg.patch)
+        terms = zero_reference_losses(out["enhanced"], _to_unit(image), out["curves"], level=cfg.exposure, patch=cfg.patch,
+                                     log_contrast=cfg.contrast == "log")
         opt = self.optimizers["model"]
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
