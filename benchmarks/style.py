@@ -21,6 +21,9 @@ How each number is computed (stated again in the report):
 - Speed: images/s at 512x512, batch 1, for eager PyTorch, ONNX Runtime fp32 and OpenVINO int8
   artifacts made by ``turbopix.accelerate``; ``--rounds`` rounds, variants timed in turn within each
   round (order rotating), the median over rounds reported, with the median per-round ratio to eager.
+  What acceleration costs: each variant's 8-bit output on amber.jpg and the first ``--cbsd68`` CBSD68
+  images (longer side 512) against eager fp32's, PSNR (dB, RGB, mean over photos) and the largest
+  8-bit difference.
 
 Writes benchmarks/results/style.json, the sheet docs/images/style_sheet.jpg, and the images of the
 rating study (runs/style_study/{fast,gatys,reference}/, see benchmarks/style_study.toml).
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import tempfile
@@ -61,7 +65,7 @@ def _uint8(x: torch.Tensor) -> np.ndarray:
 
 
 def quality(data: Path, styles: list[str], size: int, iterations: int, n_cbsd: int, n_gatys: int,
-            study: Path) -> tuple[dict, dict]:
+            study: Path, earlier_runs: Path) -> tuple[dict, dict]:
     fns = data / "fast_neural_style"
     contents = {"amber": _load(fns / "content-images" / "amber.jpg", size)}
     for p in sorted((data / "cbsd68").glob("*.png"))[:n_cbsd]:
@@ -71,11 +75,11 @@ def quality(data: Path, styles: list[str], size: int, iterations: int, n_cbsd: i
     table, pictures = {}, {}
     for style in styles:
         model = turbopix.load(f"style-{style}")
-        earlier = ROOT / "runs" / "styles-v1" / f"style-{style}" / "model.safetensors"  # the first recipe, if kept
+        earlier = earlier_runs / f"style-{style}" / "model.safetensors"  # an earlier recipe's model, if kept
         model_v1 = turbopix.load(earlier) if earlier.is_file() else None
         objective = StyleObjective(network, read_style_image(fns / "style-images" / STYLE_FILES[style], size),
                                    content_weight=1.0, style_weight=weights.style_weight, tv_weight=weights.tv_weight)
-        rows: dict[str, list[dict]] = {"identity": [], "fast": [], "fast-v1": [], "gatys": [], "reference": []}
+        rows: dict[str, list[dict]] = {"identity": [], "fast": [], "fast-earlier": [], "gatys": [], "reference": []}
         for i, (name, content) in enumerate(contents.items()):
             target = objective.content_features(content)
             start = time.perf_counter()
@@ -85,7 +89,7 @@ def quality(data: Path, styles: list[str], size: int, iterations: int, n_cbsd: i
             outs = {"identity": (content, 0.0), "fast": (fast, t_fast)}
             if model_v1 is not None:
                 with torch.no_grad():
-                    outs["fast-v1"] = (model_v1.infer(image=content), float("nan"))
+                    outs["fast-earlier"] = (model_v1.infer(image=content), float("nan"))
             if i < n_gatys:  # the slow one on the first images only (amber first: the sheet needs it)
                 start = time.perf_counter()
                 gatys = optimise_image(content, objective, iterations=iterations)
@@ -111,14 +115,14 @@ def quality(data: Path, styles: list[str], size: int, iterations: int, n_cbsd: i
 
 
 def sheet(pictures: dict, path: Path) -> None:
-    """Rows: styles; columns: content | ours (fast) | ours, first recipe (when kept) | Gatys | reference (VGG)."""
-    cells = [[_uint8(p[k]) for k in ("identity", "fast", "fast-v1", "gatys", "reference") if k in p] for p in pictures.values()]
+    """Rows: styles; columns: content | ours (fast) | ours, an earlier recipe (when kept) | Gatys | reference (VGG)."""
+    cells = [[_uint8(p[k]) for k in ("identity", "fast", "fast-earlier", "gatys", "reference") if k in p] for p in pictures.values()]
     grid = np.concatenate([np.concatenate(row, 1) for row in cells], 0)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(grid).save(path, quality=85)
 
 
-def speed(styles: list[str], rounds: int, work: Path) -> dict:
+def speed(styles: list[str], rounds: int, work: Path, photos: list[torch.Tensor]) -> dict:
     from turbopix.accel.recipe import accelerate
 
     source = turbopix.models.shipped.shipped_path(f"style-{styles[0]}")
@@ -149,8 +153,24 @@ def speed(styles: list[str], rounds: int, work: Path) -> dict:
                 variants[name].infer(image=x)
                 times[name].append(time.perf_counter() - start)
     eager = times["eager fp32"]
+    fidelity = _fidelity(variants, photos)
     return {name: {"images_per_s": 1 / statistics.median(t), "ratio_to_eager": statistics.median(e / v for e, v in zip(eager, t)),
-                   "rounds": rounds, "calib": calibration.get(name, "")} for name, t in times.items()}
+                   "rounds": rounds, "calib": calibration.get(name, ""), **fidelity[name]} for name, t in times.items()}
+
+
+def _fidelity(variants: dict, photos: list[torch.Tensor]) -> dict:
+    """What an accelerated variant changes: its 8-bit output on real photos against eager fp32's,
+    PSNR (dB, RGB, peak 255, mean over photos) and the largest 8-bit difference."""
+    with torch.no_grad():
+        eager = [_uint8(variants["eager fp32"].infer(image=x)).astype(np.float64) for x in photos]
+        result = {}
+        for name, model in variants.items():
+            outs = [_uint8(model.infer(image=x)).astype(np.float64) for x in photos]
+            mse = [np.mean((o - e) ** 2) for o, e in zip(outs, eager)]
+            result[name] = {"psnr_vs_eager": statistics.fmean(10 * math.log10(255**2 / m) if m else math.inf for m in mse),
+                            "max_diff_vs_eager": float(max(np.abs(o - e).max() for o, e in zip(outs, eager))),
+                            "photos": len(photos)}
+    return result
 
 
 def main() -> None:
@@ -163,6 +183,8 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=15, help="interleaved speed rounds")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--skip-speed", action="store_true")
+    p.add_argument("--earlier", type=Path, default=ROOT / "runs" / "styles-v2",
+                   help="runs of an earlier recipe (DIR/style-NAME/model.safetensors) for the fast-earlier rows, if present")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "style.json")
     p.add_argument("--sheet", type=Path, default=ROOT / "docs" / "images" / "style_sheet.jpg")
     p.add_argument("--study", type=Path, default=ROOT / "runs" / "style_study")
@@ -170,13 +192,16 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     data = Path(os.environ.get("TURBOPIX_DATA", ROOT.parent / "shared" / "data"))
     start = time.perf_counter()
-    table, pictures = quality(data, args.styles, args.size, args.iterations, args.cbsd68, args.gatys_images, args.study)
+    table, pictures = quality(data, args.styles, args.size, args.iterations, args.cbsd68, args.gatys_images, args.study,
+                              args.earlier)
     sheet(pictures, args.sheet)
     result = {"size": args.size, "iterations": args.iterations, "threads": args.threads, "torch": torch.__version__,
               "quality": table, "quality_wall_s": round(time.perf_counter() - start, 1)}
     if not args.skip_speed:
+        fns = data / "fast_neural_style" / "content-images"
+        photos = [_load(fns / "amber.jpg", 512)] + [_load(p, 512) for p in sorted((data / "cbsd68").glob("*.png"))[:args.cbsd68]]
         with tempfile.TemporaryDirectory() as work:
-            result["speed_512"] = speed(args.styles, args.rounds, Path(work))
+            result["speed_512"] = speed(args.styles, args.rounds, Path(work), photos)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out, json.dumps(result, indent=2))
     print(report(result))
@@ -191,9 +216,11 @@ def report(result: dict) -> str:
             lines.append(f"| {style} | {method} ({len(items)} img) | {mean('style'):.4g} | {mean('content'):.4g} | "
                          f"{mean('seconds'):.3g} |")
     if "speed_512" in result:
-        lines += ["", "Speed at 512x512, batch 1", "", "| variant | images/s | ratio to eager |", "|---|---|---|"]
+        lines += ["", "Speed at 512x512, batch 1; fidelity: 8-bit output against eager fp32 on the photos (512 px)", "",
+                  "| variant | images/s | ratio to eager | PSNR vs eager (dB) | max 8-bit difference |", "|---|---|---|---|---|"]
         for name, r in result["speed_512"].items():
-            lines.append(f"| {name} | {r['images_per_s']:.3g} | {r['ratio_to_eager']:.2f} |")
+            lines.append(f"| {name} | {r['images_per_s']:.3g} | {r['ratio_to_eager']:.2f} | {r['psnr_vs_eager']:.2f} | "
+                         f"{r['max_diff_vs_eager']:.0f} |")
     return "\n".join(lines)
 
 
