@@ -8,8 +8,9 @@ Every recipe trains on a TRAINING set only (train400, cbsd432_train, t91: see sh
 its validation PSNR comes from ``val_split`` images held out of that same training folder, never
 from a test set. Each run directory gets ``recipe.json``: the recipe, the data spec, steps, threads
 and the measured wall time, beside the loop's run.json / log.jsonl / model.safetensors. With
-``--ship`` the final model is also copied to ``src/turbopix/weights/<name>.safetensors`` (the
-shipped-weights registry, ``turbopix.pipelines.weights``, lists which names exist).
+``--ship`` the model of the best validation PSNR (the loop's best.safetensors; the final model when
+there is none) is also copied to ``src/turbopix/weights/<name>.safetensors`` (the shipped-weights
+registry, ``turbopix.pipelines.weights``, lists which names exist); recipe.json says which.
 
 Architectures are smaller than the papers' where a recipe says so: they are sized to train on two
 CPU cores (see docs/restoration.md for what each shipped file saw and how long it took).
@@ -41,6 +42,7 @@ class Recipe:
     model_options: dict = field(default_factory=dict)
     lr: float = 1e-3
     note: str = ""
+    validate_every: int | None = None  # steps between validations (and checkpoints); None: a fifth of the run
 
 
 NOISE = "patches:train400?patch_size=40&degrade=noise:{sigma}&colour=grey&val_split=0.05"
@@ -72,18 +74,22 @@ def train_recipe(name: str, out: Path, *, steps: int | None, threads: int, seed:
     result = turbopix.train(
         recipe.model, recipe.data, out=run, model_options=dict(recipe.model_options), steps=steps,
         batch_size=recipe.batch_size, lr=recipe.lr, seed=seed, threads=threads, log_every=50,
-        ckpt_every=max(steps // 5, 1), sample_every=0,
+        ckpt_every=recipe.validate_every or max(steps // 5, 1), sample_every=0,
     )
     seconds = time.perf_counter() - start
     rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line]
     val = [r for r in rows if "val_psnr" in r]
+    best = run / "best.safetensors"  # the loop's model of the best validation PSNR (held-out split)
+    top = max(val, key=lambda r: r["val_psnr"]) if val else None
     record = {"name": name, "recipe": asdict(recipe), "steps": steps, "threads": threads, "seed": seed,
               "wall_seconds": round(seconds, 1), "torch": torch.__version__,
               "final_val_psnr": val[-1]["val_psnr"] if val else None,
-              "final_val_psnr_input": val[-1].get("val_psnr_input") if val else None}
+              "final_val_psnr_input": val[-1].get("val_psnr_input") if val else None,
+              "best_val_psnr": top["val_psnr"] if top else None, "best_step": top["step"] if top else None,
+              "shipped": ("best.safetensors" if best.is_file() else "model.safetensors") if ship else None}
     atomic_write_text(run / "recipe.json", json.dumps(record, indent=2))
-    if ship:
-        shutil.copyfile(result.model_path, WEIGHTS / f"{name}.safetensors")
+    if ship:  # the validation-selected model when the run kept one, else the final one
+        shutil.copyfile(best if best.is_file() else result.model_path, WEIGHTS / f"{name}.safetensors")
     return record
 
 
@@ -97,7 +103,7 @@ def recipe_cli(recipes: dict, train: Callable[..., dict], *, doc: str, out: str,
     p.add_argument("--steps", type=int, help="override the recipe's steps (a short run)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--ship", action="store_true", help="copy the final model into src/turbopix/weights/")
+    p.add_argument("--ship", action="store_true", help="copy the best-validation (else final) model into src/turbopix/weights/")
     args = p.parse_args()
     if args.list or not args.names:
         for name, r in recipes.items():

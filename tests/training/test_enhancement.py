@@ -62,3 +62,22 @@ def test_the_loss_variants_are_checked_options():
         _model(contrast="ratio")
     with pytest.raises(ValueError, match="patch"):
         _model(patch=-1)
+
+
+def test_the_best_validation_model_is_kept_and_survives_a_resume(folder, tmp_path):
+    from turbopix import load
+    from turbopix.core.checkpoint import read_metadata
+
+    data = load_dataset(f"patches:{folder}?patch_size=32&degrade=lowlight:0.05-0.1&val_split=0.2", split="train")
+    run = tmp_path / "run"
+    train(_model(), data, TrainConfig(steps=20, ckpt_every=5, lr=3e-3, **FAST), run, data_spec=data.name)
+    scores = {r["step"]: r["val_psnr"] for r in map(json.loads, (run / "log.jsonl").read_text().splitlines()) if "val_psnr" in r}
+    best = read_metadata(run / "best.safetensors")["best"]
+    top = max(scores, key=scores.get)
+    assert best == {"metric": "val_psnr", "value": scores[top], "step": top}
+    assert load(run / "best.safetensors").family == "enhancement"
+    # resumed: only a better score replaces it, judged against the file's own score
+    train(_model(), data, TrainConfig(steps=30, ckpt_every=5, lr=3e-3, **FAST), run, resume=True, data_spec=data.name)
+    scores = {r["step"]: r["val_psnr"] for r in map(json.loads, (run / "log.jsonl").read_text().splitlines()) if "val_psnr" in r}
+    after = read_metadata(run / "best.safetensors")["best"]
+    assert after["value"] == max(scores.values()) >= best["value"]

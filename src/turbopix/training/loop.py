@@ -6,6 +6,9 @@ A run directory holds everything a run writes:
   samples/step_NNNNNN.png  the Task's preview grid every ``sample_every`` steps (EMA weights)
   checkpoints/step_NNNNNN.safetensors   model + EMA + optimizers + step, every ``ckpt_every``
   model.safetensors        the final model (EMA weights) for ``turbopix.load`` / ``turbopix sample``
+  best.safetensors         Tasks with a validation score (``Task.best_metric``, e.g. restoration's
+                           val_psnr on the held-out split): the model of the best score so far,
+                           its metadata's ``best`` saying which metric, value and step
   loss_curve.png           the logged losses, drawn at the end
 
 The loop knows nothing of any family or dataset: the model's Task (``tasks.py``, chosen by
@@ -30,6 +33,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..core.atomic import atomic_write_text, remove_orphans
+from ..core.checkpoint import read_metadata
 from ..models.io import model_metadata, save
 from ..core.config import TrainConfig, config_to_dict, parse_duration
 from ..data.base import Dataset
@@ -104,6 +108,19 @@ def _write_json(path: Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2))
 
 
+BEST_MODEL = "best.safetensors"  # the model of the best validation score so far (Task.best_metric)
+
+
+def _best_so_far(path: Path, key: str | None) -> float | None:
+    """On resume: the score of the run's best.safetensors (the file, not the log, whose lines after
+    the resumed checkpoint were dropped: a later model is only replaced by a better one)."""
+    if key is None or not path.is_file():
+        return None
+    best = read_metadata(path).get("best") or {}
+    value = best.get("value") if isinstance(best, dict) and best.get("metric") == key else None
+    return float(value) if isinstance(value, (int, float)) else None
+
+
 def _trim_log(log_path: Path, step: int) -> None:
     """On resume, drop log lines written after the checkpoint we continue from."""
     if log_path.exists():
@@ -166,6 +183,8 @@ def _train(
     log_path = out / "log.jsonl"
     if dist.is_main:
         _trim_log(log_path, step)
+    best_path, best_key = out / BEST_MODEL, task.best_metric
+    best = {"value": _best_so_far(best_path, best_key) if resume_from is not None else None}
 
     sums: dict[str, float] = {}
     window_start, window_steps, t_start, start_step = time.perf_counter(), 0, time.perf_counter(), step
@@ -197,6 +216,11 @@ def _train(
         if metrics:
             log.write(json.dumps({"step": at, **metrics}) + "\n")
             log.flush()
+        value = metrics.get(best_key) if best_key else None
+        if value is not None and math.isfinite(value) and (best["value"] is None or value > best["value"]):
+            best["value"] = value
+            save(ema.full_model(model) if ema is not None else model, best_path, overwrite=True, step=at,
+                 best={"metric": best_key, "value": value, "step": at}, **run_meta)
 
     # bf16: the forward and backward passes of a step run in bfloat16 where autocast allows; the
     # weights, their gradients, Adam's state and the EMA stay fp32 (no loss scaling is needed: bf16

@@ -51,6 +51,7 @@ class RestorationTask(Task):
 
     family = "restoration"
     default_lr = 1e-3
+    best_metric = "val_psnr"  # on the held-out split: ranks checkpoints without touching a test set
     divergence_hint = "Try a lower {option:lr} (e.g. 1e-4), or {option:loss='l1'}."
 
     def __init__(self, model: nn.Module, cfg: TrainConfig, wrap: Wrap = _identity) -> None:

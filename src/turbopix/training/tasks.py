@@ -66,6 +66,9 @@ class Task:
     divergence_hint: ClassVar[str] = "Try a lower {option:lr}."
     default_lr: ClassVar[float] = 1e-3  # Adam's learning rate when the run sets none (Kingma & Welling's for (V)AEs)
     default_beta1: ClassVar[float] = 0.9
+    # a key of ``validate``'s metrics, higher is better: the loop keeps the model of the best score
+    # so far as best.safetensors (None: the Task's validation does not rank models)
+    best_metric: ClassVar[str | None] = None
 
     def __init__(self, model: nn.Module, cfg: TrainConfig, wrap: Wrap = _identity) -> None:
         self.model = model  # the plain model; the networks a Task runs are ``wrap``-ped (see each Task)
