@@ -75,3 +75,22 @@ def test_a_few_steps_train_and_lower_the_loss(photos, tmp_path):
     assert {"content", "style", "tv"} <= set(rows[-1])
     assert np.mean(losses[-5:]) < np.mean(losses[:5])
     assert (tmp_path / "run" / "model.safetensors").is_file()
+
+
+def test_relu1_2_content_sees_the_stripes_relu2_2_misses():
+    """Why ``content_layer`` exists: after the first average pooling, random features barely see a
+    period-2 pattern (each 2x2 pool sums it away before the next convolution), so a network trained
+    against relu2_2 content could paint such stripes for the style term at little content cost."""
+    torch.manual_seed(0)
+    net = random_network()
+    content = torch.nn.functional.interpolate(torch.rand(1, 3, 8, 8) * 1.6 - 0.8, size=(64, 64), mode="bilinear")
+    stripes = torch.zeros_like(content)
+    stripes[..., 0::2], stripes[..., 1::2] = 0.2, -0.2
+    smooth = torch.nn.functional.interpolate(torch.randn(1, 3, 4, 4), size=(64, 64), mode="bilinear")
+    smooth = smooth / smooth.pow(2).mean().sqrt() * 0.2  # the stripes' energy, spread over low frequencies
+    ratio = {}
+    for layer in ("relu1_2", "relu2_2"):
+        obj = StyleObjective(net, content, content_weight=1, style_weight=0, tv_weight=0, content_layer=layer)
+        target = obj.content_features(content)
+        ratio[layer] = float(obj.terms(content + stripes, target)["content"] / obj.terms(content + smooth, target)["content"])
+    assert ratio["relu2_2"] < 0.4 and ratio["relu1_2"] > 0.8, ratio

@@ -22,6 +22,7 @@ model has no finite receptive radius: it runs on whole images, not tiles.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import nn
@@ -42,7 +43,10 @@ class StyleTransferConfig(ImageConfig):
     style: str = opt("fast_neural_style/style-images/candy.jpg", "the style image (a path, or relative to the data root)")
     style_size: int = opt(256, "the style image is resized to this longer side before its Gram matrices are taken", min=16)
     features: str = opt("random", "the losses' feature network: 'random' (seeded VGG16 layout) or a VGG16/19 safetensors file")
-    content_weight: float = opt(1.0, "weight of the content loss (features of relu2_2)", min=0)
+    content_weight: float = opt(1.0, "weight of the content loss (features of content_layer)", min=0)
+    content_layer: Literal["relu1_2", "relu2_2"] = opt(
+        "relu2_2", "the content loss's feature layer (Johnson et al.: relu2_2; relu1_2, before the first pooling, "
+                   "also sees the finest detail, which random features at relu2_2 miss)")
     style_weight: float = opt(1e4, "weight of the style loss (Gram matrices of relu1_2 ... relu4_3)", min=0)
     tv_weight: float = opt(0.1, "weight of the total-variation loss", min=0)
 

@@ -4,7 +4,7 @@ shares with the optimisation-based reference (``turbopix.pipelines.gatys``).
 The objective of an output image y for a content image x and one style image s (Johnson et al.
 2016; Gatys et al. 2016), with phi the perceptual network (``turbopix.features.perceptual``):
 
-    content_weight * content_loss(phi_relu2_2(y), phi_relu2_2(x))
+    content_weight * content_loss(phi_L(y), phi_L(x))      L = content_layer: relu2_2 (Johnson) or relu1_2
   + style_weight   * sum over relu1_2, relu2_2, relu3_3, relu4_3 of mean((gram(phi(y)) - gram(phi(s)))^2)
   + tv_weight      * total_variation(y)
 
@@ -66,10 +66,10 @@ class StyleObjective:
     """The weighted content + style + TV objective for one style image (see the module docstring)."""
 
     def __init__(self, network: PerceptualNetwork, style: torch.Tensor, *, content_weight: float,
-                 style_weight: float, tv_weight: float) -> None:
+                 style_weight: float, tv_weight: float, content_layer: str = CONTENT_LAYER) -> None:
         self.network = network
         self.weights = (content_weight, style_weight, tv_weight)
-        self.content_index = list(STYLE_LAYERS).index(CONTENT_LAYER)
+        self.content_index = list(STYLE_LAYERS).index(content_layer)  # the content layer is one of the style layers
         with torch.no_grad():
             self.grams = [gram(f) for f in network(style)]
 
@@ -77,7 +77,8 @@ class StyleObjective:
     def from_config(cls, config, network: PerceptualNetwork | None = None) -> "StyleObjective":
         """From a style-transfer model config (style image, its size, the weights, the network)."""
         return cls(network or perceptual_network(config.features), read_style_image(config.style, config.style_size),
-                   content_weight=config.content_weight, style_weight=config.style_weight, tv_weight=config.tv_weight)
+                   content_weight=config.content_weight, style_weight=config.style_weight, tv_weight=config.tv_weight,
+                   content_layer=config.content_layer)
 
     def content_features(self, content: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
