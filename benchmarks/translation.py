@@ -52,8 +52,11 @@ RECIPES = {
     "segmenter-facades": "turbopix train --model pix2pix --image-size 64 --gan-weight 0 --dropout 0 --data "
                          "'pairs:facades/train?downscale=4&augment=false&val_split=0.1' --batch-size 8 --lr 5e-4 "
                          "--time-budget 300 --steps 100000 --ckpt-every 500 --out runs/translation/segmenter-facades",
+    # downscale=4: the whole 256 px facade at 64 px, as the table reads the test pairs (without it a 64 px
+    # crop of the 256 px file would be a quarter of a facade at four times the scale the model is applied at)
     "cyclegan-facades": "turbopix train --model cyclegan --image-size 64 --data "
-                        "'unpaired:runs/translation/data/facades_labels,runs/translation/data/facades_photos?augment=false' "
+                        "'unpaired:runs/translation/data/facades_labels,runs/translation/data/facades_photos"
+                        "?downscale=4&augment=false' "
                         "--batch-size 1 --time-budget 600 --steps 100000 --ckpt-every 500 --out runs/translation/cyclegan-facades",
     "cyclegan-digits": "turbopix train --model cyclegan --image-size 28 --channels 1 --g-width 16 --blocks 3 --data "
                        "'unpaired:runs/translation/data/digits8,runs/translation/data/mnist?augment=false' --batch-size 8 "
