@@ -28,7 +28,8 @@ How each number is computed (``turbopix.evaluation.translation``):
   over images) against the image's BT.601 luma repeated to RGB, beside two baselines: the colour
   image unchanged and the mean of its R, G, B; b2a (colourise) applied to that luma (a grey PNG) and
   scored by PSNR against the true colour image, beside the grey image itself. ``spread``: the mean
-  over pixels of max(R, G, B) - min(R, G, B) (0 for grey), as a measure of how much colour there is.
+  over pixels of max(R, G, B) - min(R, G, B) (0 for grey), as a measure of how much colour there is;
+  ``luma_mean_std``: the mean over images of each image's luma mean and standard deviation.
   a2b at the model's training size (``--size`` default: shorter side 64 px) is scored too.
 """
 from __future__ import annotations
@@ -223,6 +224,9 @@ def colour2grey(data_root: str | None, colour_rows: list[str], grey_rows: list[s
         "spread": {"cbsd68 colour": mean(lambda k: _spread(colour[k])), "cbsd68 a2b": mean(lambda k: _spread(a2b[k])),
                    "cbsd68 b2a": mean(lambda k: _spread(b2a[k]))},
     }
+    for name, images in (("cbsd68 luma", luma), ("a2b", a2b), ("b2a", b2a)):  # brightness and contrast
+        results.setdefault("luma_mean_std", {})[name] = [mean(lambda k: float(rgb_to_grey(images[k]).mean())),
+                                                         mean(lambda k: float(rgb_to_grey(images[k]).std()))]
     set12_b2a = _folder_pixels(out / "set12_b2a")
     results["spread"]["set12 b2a"] = round(float(np.mean([_spread(v) for v in set12_b2a.values()])), 3)
 
