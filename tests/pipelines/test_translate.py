@@ -1,4 +1,6 @@
 """The translate pipeline's size policy: any size in, the same size out, through padding and resizing."""
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -47,3 +49,22 @@ def test_grey_models_run_on_colour_files_through_the_restore_rules(tmp_path):
     report = translate_files(tmp_path / "in.png", tmp_path / "out.png", TranslateConfig(), method,
                              RestoreConfig(progress=False))
     assert report.written and Image.open(tmp_path / "out.png").size == (28, 20)
+
+
+def test_colour_models_on_grey_files_write_their_colour(tmp_path):
+    """A grey -> colour translator (CycleGAN b2a of colour2grey) must colourise a grey file, not
+    return the grey mean of its output as a colour restorer does."""
+    from PIL import Image
+
+    from turbopix.pipelines.restore import RestoreConfig, restore_array
+    from turbopix.pipelines.translate import TranslateConfig, translate_files
+
+    torch.manual_seed(0)
+    pixels = np.random.default_rng(0).integers(0, 256, (20, 28, 1), dtype=np.uint8)
+    Image.fromarray(pixels[..., 0]).save(tmp_path / "grey.png")
+    method = translation_method(create_model("cyclegan", g_width=4, blocks=1, image_size=16).eval(), "b2a")
+    translate_files(tmp_path / "grey.png", tmp_path / "out.png", TranslateConfig(), method, RestoreConfig(progress=False))
+    out = np.asarray(Image.open(tmp_path / "out.png"))
+    assert out.shape == (20, 28, 3) and np.ptp(out.astype(int), axis=-1).max() > 0  # RGB, and not grey
+    restorer = dataclasses.replace(method, colour_out=False)  # the restore rule: the grey mean
+    assert restore_array(restorer, pixels).shape == (20, 28, 1)

@@ -44,6 +44,7 @@ class Method:
     channels: int | None = None
     radius: int | None = None
     needs: tuple[str, ...] = ()  # extra inputs: "sigma", "mask"
+    colour_out: bool = False  # a colour method on a grey file returns RGB (a translator may add colour); else its grey mean
     info: dict = field(default_factory=dict)
 
 

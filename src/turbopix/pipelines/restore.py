@@ -3,7 +3,9 @@ with a learned model or a classical baseline, tile by tile, with progress bars.
 
 Colour (decided per image, from the file and the method's channels):
 
-- a colour method on a grey file runs on the grey image repeated to RGB and returns its luma;
+- a colour method on a grey file runs on the grey image repeated to RGB and returns its grey mean
+  (a restorer must not invent colour), or its RGB output where the method says ``colour_out``
+  (translators: colourising a grey photo is what a grey -> colour model is for);
 - a grey (Y) super-resolution or deblocking model on a colour file runs on the Y of YCbCr (MATLAB
   BT.601, as the models were trained) and puts the file's Cb and Cr back (SR: bicubic-upscaled),
   the standard practice of SR and ARCNN papers;
@@ -160,8 +162,11 @@ def restore_array(method: Method, pixels: np.ndarray, *, sigma: float | None = N
     run = lambda x: method.run(x, sigma=sigma, mask=mask_t)  # noqa: E731
     if method.channels == 3 and c == 1:
         image = image.expand(1, 3, *image.shape[-2:])
-        run_rgb = run
-        run = lambda x: _grey(run_rgb(x))  # noqa: E731
+        if method.colour_out:
+            c = 3
+        else:
+            run_rgb = run
+            run = lambda x: _grey(run_rgb(x))  # noqa: E731
     elif method.channels == 1 and c == 3:
         if method.task == "denoise":
             raise RestoreError(f"{name} is a colour image but {{option:model={method.name}}} denoises grey images: "

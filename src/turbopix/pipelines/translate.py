@@ -13,8 +13,9 @@ Memory is bounded by the working size, not the file's. Everything the restore pi
 (unreadable, truncated, alpha, 16-bit, more than ``max_pixels``) is refused here too, by the same
 code (``turbopix.pipelines.restore``), and outputs are written the same way (atomic, never over an
 existing file unless ``overwrite``). Colour: a grey model on a colour file runs on its Y (luma) and
-keeps its chroma; a colour model on a grey file sees it repeated to RGB and returns the output's
-grey mean (the restore pipeline's rules).
+keeps its chroma (the restore pipeline's rule); a colour model on a grey file sees it repeated to RGB
+and writes its RGB output (``colour_out``: a grey -> colour model colourises grey files; the restorers
+return the grey mean instead).
 """
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ def translation_method(model: Any, direction: str = "a2b", size: int | None = No
         return y.clamp(-1, 1)
 
     return Method(getattr(model, "name", "translator"), "translate", run, channels=config.channels, radius=None,
-                  info={"data": getattr(model, "metadata", {}).get("data", "")})
+                  colour_out=True, info={"data": getattr(model, "metadata", {}).get("data", "")})
 
 
 def resolve_translator(cfg: TranslateConfig) -> Method:
