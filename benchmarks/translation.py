@@ -48,6 +48,8 @@ import turbopix
 from turbopix.core.atomic import atomic_write, atomic_write_text
 from turbopix.core.colour import rgb_to_grey
 from turbopix.data import load_dataset
+from turbopix.data.digits import digit_domains
+from turbopix.data.folder import save_folder
 from turbopix.data.images import read_image
 from turbopix.data.sources import resolve_folder
 from turbopix.evaluation.translation import digit_scores, paired_scores, translate_all
@@ -92,20 +94,18 @@ def _save_png(array: np.ndarray, path: Path) -> None:
 def prepare(data_root: str | None) -> None:
     """Unpaired facades halves (the pairing is thrown away by unpaired: sampling) and digit folders."""
     facades = load_dataset("pairs:facades/train?augment=false", split="train", data_root=data_root)
-    for sub in ("facades_photos", "facades_labels", "digits8", "mnist"):
+    for sub in ("facades_photos", "facades_labels"):
         (DATA / sub).mkdir(parents=True, exist_ok=True)
     for i in range(len(facades)):
         b = facades.batch(torch.tensor([i]))
         for key, sub in (("image", "facades_photos"), ("target", "facades_labels")):
             pixels = ((b[key][0] + 1) * 127.5).round().clamp(0, 255).byte().permute(1, 2, 0).numpy()
             _save_png(pixels, DATA / sub / f"{i:03d}.png")
-    digits = load_dataset("digits", split="train", image_size=28)  # 8x8 upscaled, antialiased bicubic
-    for i, image in enumerate(digits.images):
-        _save_png(image.permute(1, 2, 0).numpy(), DATA / "digits8" / f"{i:04d}.png")
-    mnist = load_dataset("mnist", split="train", data_root=data_root)
-    for i, image in enumerate(mnist.images[: len(digits.images)]):  # as many as the other domain
-        _save_png(image.permute(1, 2, 0).numpy(), DATA / "mnist" / f"{i:04d}.png")
-    print(f"wrote {len(facades)} facade photos and label maps, {len(digits.images)} digits and MNIST images under {DATA}")
+    # 8x8 digits upscaled to 28 px (A) and as many MNIST train images (B): the library's definition
+    digits, mnist = digit_domains(load_dataset("mnist", split="train", data_root=data_root))
+    save_folder(digits, DATA / "digits8")
+    save_folder(mnist, DATA / "mnist")
+    print(f"wrote {len(facades)} facade photos and label maps, {len(digits)} digits and MNIST images under {DATA}")
 
 
 def _unit_uint8(x: torch.Tensor) -> np.ndarray:

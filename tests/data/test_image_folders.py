@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from turbopix.data import CorruptFileError, DataError, DataNotFoundError, load_dataset, load_folder
+from turbopix.data import CorruptFileError, DataError, DataNotFoundError, ImageData, load_dataset, load_folder
 
 
 def test_class_subfolders_give_labels(tmp_path, make_image):
@@ -139,3 +139,28 @@ def test_images_beside_class_folders(tmp_path, make_image):
     make_image(tmp_path / "cls" / "a.png")
     with pytest.raises(DataError, match=r"top\.png.*class subfolders \(cls\)"):
         load_folder(tmp_path)
+
+
+def test_save_folder_round_trips_in_order(tmp_path):
+    from turbopix.data.digits import digit_domains
+    from turbopix.data.folder import save_folder
+
+    grey, _ = digit_domains(load_dataset("digits", split="test", image_size=28))  # a stand-in for MNIST as B
+    colour = ImageData(images=torch.randint(0, 256, (12, 3, 5, 7), dtype=torch.uint8), labels=torch.full((12,), -1))
+    for data, sub in ((grey, "grey"), (colour, "colour")):
+        paths = save_folder(data, tmp_path / sub)
+        assert paths[0].name == "0000.png" and len(paths) == len(data)
+        back = load_folder(tmp_path / sub)
+        assert torch.equal(back.images, data.images)  # sorted names are dataset order, pixels exact
+
+
+def test_digit_domains_are_the_benchmarks():
+    from turbopix.data.digits import digit_domains
+
+    mnist = load_dataset("digits", split="test", image_size=28)  # any 28 px grey data stands in for MNIST
+    a, b = digit_domains(mnist)
+    assert a.images.shape == (1437, 1, 28, 28) and torch.equal(a.images, load_dataset("digits", image_size=28).images)
+    assert torch.equal(a.labels, load_dataset("digits").labels)
+    assert len(b) == 360 and torch.equal(b.images, mnist.images)  # as many as A, or all B has
+    _, b = digit_domains(ImageData(images=torch.zeros(2000, 1, 28, 28, dtype=torch.uint8), labels=torch.zeros(2000, dtype=torch.long)))
+    assert len(b) == 1437

@@ -11,6 +11,7 @@ import torch
 
 from ..core.registry import DATASETS
 from .base import ImageData
+from .transforms import resize_images
 
 TRAIN_FRACTION = 0.8
 SEED = 0  # fixed, so the train/test split is the same on every machine and run
@@ -39,3 +40,19 @@ def load_digits(split: str, *, root: Path | None = None, download: bool = False,
         classes=[str(d) for d in range(10)],
         name=f"digits:{split}",
     )
+
+
+TRANSLATION_SIZE = 28  # the 8x8 digits upscaled to MNIST's size for the translation benchmark
+
+
+def digit_domains(mnist: ImageData, *, split: str = "train") -> tuple[ImageData, ImageData]:
+    """The two unpaired domains of the digits translation benchmark (docs/applications.md): A = this
+    ``split`` of the 8x8 digits upscaled to 28x28 (antialiased bicubic, as ``load_dataset("digits",
+    image_size=28)``), B = the first ``len(A)`` images of ``mnist`` (as many as the other domain).
+    ``data.folder.save_folder`` writes each as the folder an ``unpaired:A,B`` spec reads."""
+    digits = load_digits(split)
+    a = ImageData(images=resize_images(digits.images, TRANSLATION_SIZE), labels=digits.labels, classes=digits.classes,
+                  name=digits.name)
+    n = min(len(a), len(mnist))
+    b = ImageData(images=mnist.images[:n], labels=mnist.labels[:n], classes=mnist.classes, name=mnist.name)
+    return a, b

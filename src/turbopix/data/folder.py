@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..core.atomic import atomic_write
 from ..core.hashing import sha256_bytes
 from .base import ImageData
 from .images import IMAGE_EXTENSIONS, ImageDecodeError, decode_image, read_file, to_uint8
@@ -105,6 +106,20 @@ def load_folder(
         classes=classes,
         name=name or f"folder:{folder}",
     )
+
+
+def save_folder(data: ImageData, folder: str | Path) -> list[Path]:
+    """Write every image of ``data`` as a PNG file under ``folder`` (created), named by its index
+    with zeros in front (``0000.png``, ...; at least 4 digits) so the files sort in dataset order;
+    labels are not written. ``load_folder`` or a lazy spec (``unpaired:A,B``) reads them back."""
+    folder = Path(folder).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    width = max(4, len(str(len(data) - 1)))
+    paths = []
+    for i, image in enumerate(data.images.permute(0, 2, 3, 1).numpy()):
+        pil = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
+        paths.append(atomic_write(folder / f"{i:0{width}d}.png", lambda tmp, pil=pil: pil.save(tmp, format="PNG")))
+    return paths
 
 
 def _decode(data: bytes, name: str, image_size: int | None, channels: int | None, on_drop) -> np.ndarray:
