@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from turbopix.cli.main import main
+from turbopix.demo.translation import QUICK_STEPS
 
 
 def test_quick_demo_on_digits(tmp_path, capsys):
@@ -25,6 +26,12 @@ def test_quick_demo_on_digits(tmp_path, capsys):
     assert "turbopix rate serve --study" in html
     assert main(["rate", "serve", "--study", str(out / "study.toml"), "--prepare-only"]) == 0
     assert Image.open(out / "vae" / "reconstructions.png").size == (8 * 10 + 2, 8 * 10 + 2)  # 4 pairs of rows of 8
+    # the applications section: each showcase ran (its picture is there) or says why it was skipped
+    apps = summary["applications"]
+    assert [a["key"] for a in apps] == ["denoise", "upscale", "enhance", "style", "translate"]
+    assert "<h2>Applications</h2>" in html
+    for a in apps:
+        assert ("skipped" in a and f"Skipped: {a['skipped']}" in html) or (out / "applications" / a["picture"]).exists()
     # a second run refuses to replace the first without --overwrite
     capsys.readouterr()
     assert main(["demo", "--out", str(out), "--data", "digits", "--quick"]) == 2
@@ -56,4 +63,8 @@ def test_quick_demo_on_mnist(tmp_path, shared_data):
     for run in summary["runs"]:  # the metrics table: FID etc. from the shipped MNIST extractor
         assert run["metrics"]["extractor"] == "lenet-mnist" and run["metrics"]["fid"] > 0
         assert 0 <= run["metrics"]["precision"] <= 1 and 0.4 <= run["metrics"]["c2st"] <= 1
-    assert "Sample quality" in (tmp_path / "report.html").read_text()
+    html = (tmp_path / "report.html").read_text()
+    assert "Sample quality" in html
+    apps = {a["key"]: a for a in summary["applications"]}
+    assert not any("skipped" in a for a in apps.values())  # every showcase's data is in the shared data root
+    assert apps["translate"]["steps"] == QUICK_STEPS and "class preservation" in html  # quick: a few steps of the CycleGAN

@@ -1,5 +1,6 @@
 """``turbopix demo``: the main job. Trains a small GAN and two VAEs on MNIST, applies the shipped
-restoration models to test images (``applications.py``) and writes a report.
+restoration, enhancement and style models to test images, trains a small digits translator
+(``applications.py``, ``translation.py``) and writes a report.
 
 The recipes are sized to finish in about five minutes on 2 CPU cores. Without MNIST (no data root,
 no cache, no network) the demo says so and trains on scikit-learn's bundled 8x8 digits instead.
@@ -23,7 +24,7 @@ from ..core.atomic import atomic_write_text, refuse_overwrite
 from ..data import DataError, ImageData, load_dataset
 from ..evaluation.elbo import evaluate_elbo
 from ..sampling import reconstruction_grid, save_grid
-from .applications import run_applications
+from .applications import applications_html, run_applications
 
 
 @dataclass
@@ -91,7 +92,8 @@ def run_demo(out: Path, *, data: str = "mnist", data_root: str | Path | None = N
         if data_name in ("mnist", "fashion-mnist"):  # a shipped feature extractor exists for these
             row["metrics"] = _metrics(model, data_name, data_root, quick)
         rows.append(row)
-    applications = run_applications(out / "applications", data_root)
+    mnist = (train_data, test_data) if data_name == "mnist" else None
+    applications = run_applications(out / "applications", data_root, quick=quick, mnist=mnist)
     total = time.perf_counter() - t0
     summary = {"applications": applications, "data": data_name, "quick": quick, "total_seconds": total, "threads": torch.get_num_threads(),
                "torch": torch.__version__, "machine": platform.processor() or platform.machine(), "runs": rows}
@@ -186,7 +188,7 @@ def _html(summary: dict[str, Any], out: Path) -> str:
                          + "".join(f"<td>{m[k]:.3f}</td>" for k in ("precision", "recall", "density", "coverage", "c2st"))
                          + "</tr>")
         parts.append("</table>")
-    parts += _applications_html(summary["applications"])
+    parts += applications_html(summary["applications"])
     for r in summary["runs"]:
         name = r["model"]
         parts.append(f"<h2>{e(r['title'])}</h2><p>Samples (EMA weights, fixed latents) and loss curves.</p>")
@@ -201,21 +203,3 @@ def _html(summary: dict[str, Any], out: Path) -> str:
                       f"<figcaption>{e(g.stem.replace('_', ' '))}</figcaption></figure>" for g in grids]
             parts.append("</div>")
     return "\n".join(parts)
-
-
-def _applications_html(results: list[dict[str, Any]]) -> list[str]:
-    """The restoration section: PSNR before/after per showcase and its clean | before | after crops."""
-    e = html.escape
-    parts = ["<h2>Restoration with the shipped models</h2><p>Centre crops of test images the models never "
-             "saw; each row: clean | before (degraded input) | after (shipped model). Higher PSNR is better.</p>"]
-    for r in results:
-        if "skipped" in r:
-            parts.append(f"<p><b>{e(r['title'])}</b>: skipped, {e(r['skipped'])}.</p>")
-            continue
-        cells = "".join(f"<tr><td style='text-align:left'>{e(i['image'])}</td><td>{i['before']:.2f}</td>"
-                        f"<td>{i['after']:.2f}</td></tr>" for i in r["images"])
-        parts.append(f"<h3>{e(r['title'])}: <code>{e(r['model'])}</code> on {e(r['test_set'])}</h3>"
-                     f"<p>{e(r['how'])}.</p><table><tr><th>image</th><th>PSNR before (dB)</th><th>PSNR after (dB)</th></tr>"
-                     f"{cells}<tr><th style='text-align:left'>mean</th><th>{r['before']:.2f}</th><th>{r['after']:.2f}</th></tr>"
-                     f"</table><img src='applications/{e(r['picture'])}' width='432'>")
-    return parts

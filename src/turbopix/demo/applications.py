@@ -1,11 +1,14 @@
 """The demo's applications section: shipped image-to-image models applied to test images they never
-saw, before/after crops with their PSNR.
+saw, before/after crops with their PSNR, a style transfer and a translation.
 
-Each showcase takes the first ``IMAGES`` images of a test set under the data root, cuts a centre
-crop of ``CROP`` pixels, degrades it, runs the shipped model through the same code as ``turbopix
-denoise`` / ``upscale`` (``pipelines/restore.py``: colour handling, tiling) and measures PSNR of the
-degraded input and of the output against the clean crop. A showcase whose test set is not in the
-data root is skipped with a note: the demo still runs (it downloads MNIST, not the test sets).
+Each restoration showcase takes the first ``IMAGES`` images of a test set under the data root, cuts
+a centre crop of ``CROP`` pixels, degrades it, runs the shipped model (and, where one is named, a
+classical baseline) through the same code as ``turbopix denoise`` / ``upscale`` / ``enhance``
+(``pipelines/restore.py``: colour handling, tiling) and measures PSNR of the degraded input and of
+each output against the clean crop. The style showcase runs the shipped styles through the code of
+``turbopix stylize``; the translation showcase trains its model (``translation.py``). A showcase
+whose data is not in the data root is skipped with a note: the demo still runs (it downloads
+MNIST, not the test sets).
 
 How the numbers are computed (also shown in the report):
 
@@ -14,28 +17,42 @@ How the numbers are computed (also shown in the report):
   no border crop;
 - super-resolution: the low-resolution image is the MATLAB-bicubic downscale of the crop (rounded to
   8 bits, ``data/resize.py``); "before" is its MATLAB-bicubic upscale; PSNR on Y (BT.601), border
-  crop = scale, as SR papers report.
+  crop = scale, as SR papers report;
+- low-light enhancement: the colour crop darkened by the ``lowlight`` degradation (``data/degrade.py``;
+  numpy ``default_rng([0, i])`` for image i, as ``benchmarks/enhancement.py``), enhanced by the
+  shipped Zero-DCE++ and by the classical adaptive ``gamma``; PSNR on RGB, peak 255, no border crop;
+- style transfer: the content image resized to ``STYLE_SIZE`` on its longer side, then each shipped
+  style applied to it as ``turbopix stylize`` does; no reference exists, so no score, only the time.
 """
 from __future__ import annotations
 
+import html
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import torch
+from PIL import Image
 
 from ..core.colour import convert_colour
+from ..data.degrade import parse_degradations
 from ..data.folder import list_images
 from ..data.images import read_image
 from ..data.resize import imresize
 from ..data.sources import resolve_data_root
 from ..metrics.paired import psnr
 from ..pipelines.restore import resolve_method, restore_array
+from ..pipelines.stylize import StylizeConfig, resolve_style, shipped_style
 from ..sampling import save_image
+from .translation import run_translation
 
 IMAGES = 3
 CROP = 96  # divisible by every SR scale
+STYLE_CONTENT = "fast_neural_style/content-images/amber.jpg"  # under the data root; a test image
+STYLES = ("candy", "mosaic")  # the shipped style models
+STYLE_SIZE = 256  # longer side of the content, in pixels
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,7 @@ class Showcase:
     grey: bool = False
     scale: int = 1
     sigma: float | None = None
+    baseline: str | None = None  # a classical method of the same task, run and scored beside the model
 
 
 def _noisy(sigma: float) -> Callable[[np.ndarray, int], np.ndarray]:
@@ -77,6 +95,11 @@ def _upscale(scale: int) -> Callable[[np.ndarray], np.ndarray]:
     return lambda low: _hwc(imresize(_chw(low), scale, round_output=True))
 
 
+def _lowlight(clean: np.ndarray, i: int) -> np.ndarray:
+    dark, _ = parse_degradations("lowlight")(_chw(clean), np.random.default_rng([0, i]))  # 8-bit values
+    return _hwc(dark)
+
+
 def _psnr(*, y: bool = False, crop: int = 0) -> Callable[[np.ndarray, np.ndarray], float]:
     return lambda a, b: psnr(_chw(a)[None], _chw(b)[None], data_range=255.0, y_channel=y, crop=crop).item()
 
@@ -88,6 +111,10 @@ SHOWCASES = [
     Showcase("upscale", "Super-resolution x2", "set5/HR", "sr-fast-x2", "sr",
              "MATLAB-bicubic downscale x2 (8-bit); before = MATLAB-bicubic upscale; PSNR on Y, border crop 2",
              _downscale(2), _upscale(2), _psnr(y=True, crop=2), scale=2),
+    Showcase("enhance", "Low-light enhancement", "cbsd68", "enhance-zero-dce", "enhance",
+             "synthetic low light (the lowlight degradation: exposure 0.05-0.3 of the light, shot and read noise, "
+             "8-bit); PSNR on RGB, no border crop",
+             _lowlight, lambda dark: dark, _psnr(), baseline="gamma"),
 ]
 
 
@@ -104,8 +131,10 @@ def _as_grey(pixels: np.ndarray) -> np.ndarray:
 
 
 def run_showcase(case: Showcase, folder: Path, out: Path) -> dict[str, Any]:
-    """Degrade, restore and score the first images of ``folder``; saves clean | before | after rows."""
+    """Degrade, restore and score the first images of ``folder``; saves clean | before | after
+    (| baseline) rows."""
     method = resolve_method(case.model, case.task, scale=case.scale, sigma=case.sigma)
+    baseline = None if case.baseline is None else resolve_method(case.baseline, case.task, scale=case.scale)
     names = list_images(folder)[0][:IMAGES]
     rows, items = [], []
     for i, name in enumerate(names):
@@ -114,18 +143,50 @@ def run_showcase(case: Showcase, folder: Path, out: Path) -> dict[str, Any]:
         given = case.degrade(clean, i)
         before = case.before(given)
         after = restore_array(method, given, sigma=case.sigma, name=name)
-        items.append({"image": name, "before": case.score(before, clean), "after": case.score(after, clean)})
+        item = {"image": name, "before": case.score(before, clean), "after": case.score(after, clean)}
         row = [clean, before, after]
+        if baseline is not None:
+            classical = restore_array(baseline, given, sigma=case.sigma, name=name)
+            item["baseline"] = case.score(classical, clean)
+            row.append(classical)
+        items.append(item)
         rows.append(np.concatenate([np.repeat(r, 3, -1) if r.shape[-1] == 1 else r for r in row], axis=1))
     picture = out / f"{case.key}.png"
     save_image(np.concatenate(rows, axis=0), picture)
     mean = lambda k: float(np.mean([it[k] for it in items]))  # noqa: E731
-    return {"key": case.key, "title": case.title, "model": case.model, "test_set": case.test_set, "how": case.how,
-            "images": items, "before": mean("before"), "after": mean("after"), "picture": picture.name}
+    result = {"key": case.key, "title": case.title, "kind": "restore", "model": case.model, "test_set": case.test_set,
+              "how": case.how, "images": items, "before": mean("before"), "after": mean("after"), "picture": picture.name}
+    if baseline is not None:
+        result.update(baseline=case.baseline, baseline_psnr=mean("baseline"))
+    return result
 
 
-def run_applications(out: Path, data_root: str | Path | None) -> list[dict[str, Any]]:
-    """Every showcase whose test set is present (see the module docstring); others say why not."""
+def run_styles(content: Path, out: Path) -> dict[str, Any]:
+    """The shipped styles applied to ``content`` at ``STYLE_SIZE`` px; saves content | each style."""
+    pixels = read_image(content)
+    if pixels.shape[-1] == 1:
+        pixels = np.repeat(pixels, 3, -1)
+    h, w = pixels.shape[:2]
+    scale = STYLE_SIZE / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    pixels = np.asarray(Image.fromarray(pixels).resize(size, Image.BICUBIC, reducing_gap=None))
+    row, styles = [pixels], []
+    for style in STYLES:
+        method = resolve_style(style, StylizeConfig(size=STYLE_SIZE))
+        start = time.perf_counter()
+        row.append(restore_array(method, pixels, name=content.name))
+        styles.append({"style": style, "model": shipped_style(style), "seconds": time.perf_counter() - start})
+    picture = out / "style.png"
+    save_image(np.concatenate(row, axis=1), picture)
+    return {"key": "style", "title": "Style transfer", "kind": "style", "content": content.name,
+            "size": list(pixels.shape[1::-1]), "styles": styles, "picture": picture.name}
+
+
+def run_applications(out: Path, data_root: str | Path | None, *, quick: bool = False,
+                     mnist: tuple[Any, Any] | None = None) -> list[dict[str, Any]]:
+    """Every showcase whose data is present (see the module docstring); others say why not.
+    ``quick`` trains the translation showcase for a few steps only; ``mnist`` (train, test), when
+    the caller has it, saves that showcase reading it again."""
     root = resolve_data_root(data_root)
     out.mkdir(parents=True, exist_ok=True)
     results = []
@@ -137,4 +198,84 @@ def run_applications(out: Path, data_root: str | Path | None) -> list[dict[str, 
             continue
         print(f"== {case.title}: shipped {case.model} on {case.test_set}")
         results.append(run_showcase(case, folder, out))
+    content = None if root is None else root / STYLE_CONTENT
+    if content is None or not content.is_file():
+        results.append({"key": "style", "title": "Style transfer", "skipped":
+                        f"content image {STYLE_CONTENT} not found under the data root ({root or 'none set'})"})
+    else:
+        print(f"== Style transfer: shipped {', '.join(STYLES)} on {content.name}")
+        results.append(run_styles(content, out))
+    results.append(run_translation(out, data_root, quick=quick, mnist=mnist))
     return results
+
+
+# ---------------------------------------------------------------- the report's section
+def applications_html(results: list[dict[str, Any]]) -> list[str]:
+    """The applications section of the report: a table and a picture per showcase, or why it was skipped."""
+    e = html.escape
+    parts = ["<h2>Applications</h2><p>Shipped models on test images they never saw (centre crops for "
+             "restoration and enhancement; each row: clean | before (degraded input) | after (shipped model), "
+             "higher PSNR is better), a style transfer, and a translator trained here.</p>"]
+    for r in results:
+        if "skipped" in r:
+            parts.append(f"<h3>{e(r['title'])}</h3><p>Skipped: {e(r['skipped'])}.</p>")
+        elif r.get("kind") == "style":
+            parts += _style_html(r)
+        elif r.get("kind") == "translation":
+            parts += _translation_html(r)
+        else:
+            parts += _restore_html(r)
+    return parts
+
+
+def _restore_html(r: dict[str, Any]) -> list[str]:
+    e = html.escape
+    base = r.get("baseline")
+    head = "<th>image</th><th>PSNR before (dB)</th><th>PSNR after (dB)</th>" + (
+        f"<th>PSNR {e(base)} (dB)</th>" if base else "")
+    cells = "".join(f"<tr><td style='text-align:left'>{e(i['image'])}</td><td>{i['before']:.2f}</td><td>{i['after']:.2f}</td>"
+                    + (f"<td>{i['baseline']:.2f}</td>" if base else "") + "</tr>" for i in r["images"])
+    mean = (f"<tr><th style='text-align:left'>mean</th><th>{r['before']:.2f}</th><th>{r['after']:.2f}</th>"
+            + (f"<th>{r['baseline_psnr']:.2f}</th>" if base else "") + "</tr>")
+    parts = [f"<h3>{e(r['title'])}: <code>{e(r['model'])}</code> on {e(r['test_set'])}</h3><p>{e(r['how'])}.</p>"]
+    if base:
+        gap = r["after"] - r["baseline_psnr"]
+        verdict = (f"The shipped model is {gap:.2f} dB above" if gap > 0 else
+                   f"<b>The classical baseline beats the shipped model here, by {-gap:.2f} dB</b>")
+        parts.append(f"<p>The last column is the classical <code>{e(base)}</code> baseline on the same inputs, "
+                     f"through the same pipeline. {verdict} the baseline in mean PSNR (docs/applications.md "
+                     "discusses why and shows the other baselines).</p>")
+    columns = 3 + bool(base)
+    parts.append(f"<table><tr>{head}</tr>{cells}{mean}</table>"
+                 f"<img src='applications/{e(r['picture'])}' width='{144 * columns}'>")
+    return parts
+
+
+def _style_html(r: dict[str, Any]) -> list[str]:
+    e = html.escape
+    w, h = r["size"]
+    times = ", ".join(f"<code>{e(s['model'])}</code> {s['seconds']:.2f} s" for s in r["styles"])
+    return [f"<h3>{e(r['title'])}: {', '.join(e(s['style']) for s in r['styles'])} on {e(r['content'])}</h3>"
+            f"<p>The content image resized to {w}x{h}, then each shipped style applied as <code>turbopix stylize</code> "
+            f"does: content | {' | '.join(e(s['style']) for s in r['styles'])}. No reference exists, so no score "
+            f"(docs/applications.md compares losses and a reference stylisation). Time per image: {times}.</p>"
+            f"<img src='applications/{e(r['picture'])}' width='{min(w * (1 + len(r['styles'])), 1050)}' "
+            "style='image-rendering:auto'>"]
+
+
+def _translation_html(r: dict[str, Any]) -> list[str]:
+    e = html.escape
+    b, a = r["before"], r["after"]
+    opts = ", ".join(f"{k} {v}" for k, v in r["options"].items())
+    return [f"<h3>{e(r['title'])}</h3><p>No translator is shipped, so the demo trains one: <code>cyclegan</code> "
+            f"({e(opts)}) on scikit-learn's 8x8 training digits upscaled to 28 px (domain A) and as many MNIST "
+            f"training images (domain B), unpaired, {r['steps']} steps of batch {r['batch_size']} in "
+            f"{r['train_seconds']:.0f} s. Scored on the {r['images']} test digits (never trained on): class preservation "
+            "= accuracy of the shipped <code>lenet-mnist</code> classifier against the digits' true labels (higher is "
+            f"better); FID with its features against {r['reference']} MNIST test images (lower is better).</p>"
+            "<table><tr><th>digits</th><th>class preservation</th><th>FID</th></tr>"
+            f"<tr><td style='text-align:left'>untranslated (upscaled 8x8)</td><td>{b['class_preservation']:.3f}</td>"
+            f"<td>{b['fid']:.2f}</td></tr><tr><td style='text-align:left'>translated by the CycleGAN</td>"
+            f"<td>{a['class_preservation']:.3f}</td><td>{a['fid']:.2f}</td></tr></table>"
+            "<p>One test digit per class: source (top) and translation (bottom).</p>"
+            f"<img src='applications/{e(r['picture'])}' width='600'>"]
