@@ -9,8 +9,9 @@ from .common import formatter
 
 
 def add_commands(sub: Any) -> None:
-    p = sub.add_parser("demo", help="train a small GAN and two VAEs on MNIST and write an HTML report "
-                       "(about 4 min on 2 cores)", formatter_class=formatter)
+    p = sub.add_parser("demo", help="train a small GAN and two VAEs on MNIST, show the shipped image-to-image "
+                       "models and a digits translator, and write an HTML report (4-7 min on 2 cores)",
+                       formatter_class=formatter)
     p.add_argument("--out", default="runs/demo", help="report folder")
     p.add_argument("--data-root", help="dataset folder (default: $TURBOPIX_DATA)")
     p.add_argument("--data", default="mnist", help="dataset to train on (falls back to digits if it cannot be had)")

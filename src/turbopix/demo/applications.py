@@ -240,11 +240,11 @@ def _restore_html(r: dict[str, Any]) -> list[str]:
     parts = [f"<h3>{e(r['title'])}: <code>{e(r['model'])}</code> on {e(r['test_set'])}</h3><p>{e(r['how'])}.</p>"]
     if base:
         gap = r["after"] - r["baseline_psnr"]
-        verdict = (f"The shipped model is {gap:.2f} dB above" if gap > 0 else
-                   f"<b>The classical baseline beats the shipped model here, by {-gap:.2f} dB</b>")
+        verdict = (f"The shipped model is {gap:.2f} dB above the baseline in mean PSNR." if gap > 0 else
+                   f"<b>The classical baseline beats the shipped model here: its mean PSNR is {-gap:.2f} dB higher.</b>")
         parts.append(f"<p>The last column is the classical <code>{e(base)}</code> baseline on the same inputs, "
-                     f"through the same pipeline. {verdict} the baseline in mean PSNR (docs/applications.md "
-                     "discusses why and shows the other baselines).</p>")
+                     f"through the same pipeline. {verdict} (docs/applications.md discusses why, on all of "
+                     f"{e(r['test_set'])}, beside the other baselines.)</p>")
     columns = 3 + bool(base)
     parts.append(f"<table><tr>{head}</tr>{cells}{mean}</table>"
                  f"<img src='applications/{e(r['picture'])}' width='{144 * columns}'>")

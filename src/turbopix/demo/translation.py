@@ -34,7 +34,7 @@ from ..sampling import save_grid
 
 KEY, TITLE = "translate", "Image-to-image translation: 8x8 digits to MNIST (CycleGAN trained here)"
 MODEL_OPTIONS = {"image_size": 28, "channels": 1, "g_width": 16, "blocks": 3}  # docs/applications.md's cyclegan-digits
-STEPS = 400  # ~1 minute on 2 idle cores (docs/demo.md)
+STEPS = 400  # 30 s of training on the 2-core machine (docs/demo.md)
 QUICK_STEPS = 10
 BATCH = 8
 REFERENCE = 2000  # MNIST test images as FID's reference set, as the benchmark
@@ -62,12 +62,14 @@ def run_translation(out: Path, data_root: str | Path | None, *, quick: bool = Fa
     save_folder(a, domains / "digits8")
     save_folder(b, domains / "mnist")
     steps = QUICK_STEPS if quick else STEPS
+    # quick: one thread, as the thread tuner needs more steps than these to pay off, and two threads on
+    # a core another job holds can make a step of this small model 20 times slower (measured: 10 s)
     print(f"== {TITLE}: {steps} steps")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         result = train("cyclegan", f"unpaired:{domains / 'digits8'},{domains / 'mnist'}?augment=false",
                        out=out / "cyclegan-digits", model_options=MODEL_OPTIONS, seed=0, steps=steps, batch_size=BATCH,
-                       sample_every=0, ckpt_every=0, log_every=max(1, steps // 8))
+                       sample_every=0, ckpt_every=0, log_every=max(1, steps // 8), threads=1 if quick else None)
     model = load(result.model_path)
     test = load_dataset("digits", split="test", image_size=MODEL_OPTIONS["image_size"])
     x, labels = test.images.float() / 127.5 - 1, test.labels
