@@ -18,7 +18,6 @@ validation PSNR) beside run.json / log.jsonl / model.safetensors, as ``train_res
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -27,12 +26,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_restorers import Recipe, train_recipe  # noqa: E402  (the same recording as the restorers)
 
 NAME = "enhance-zero-dce"
-RECIPE = Recipe("zero-dce", "patches:cbsd432_train?patch_size=256&degrade=lowlight&val_split=0.05", 500, 8,
-                {"scale_factor": 8}, lr=1e-3,
-                note="Zero-DCE++ (width 32, 8 iterations, E=0.6, the paper's loss weights); 256-pixel crops "
-                     "instead of the paper's 512, lr 1e-3 instead of 1e-4 and no weight decay, for a CPU budget "
-                     "of minutes; curve maps estimated at 1/8 scale (the paper: 1/12 at 1200x900) in training "
-                     "and use alike, which keeps DCE-Net's share of a 1200x900 image small")
+DATA = "patches:cbsd432_train?patch_size=256&degrade=lowlight&val_split=0.05"
+# The shipped recipe. Two choices differ from the paper, both made on the held-out 5% of
+# cbsd432_train (never a test set): the exposure term takes the whole image's mean brightness
+# (patch 0) instead of every 16x16 region's, and its level E is 0.4, about the mean intensity of
+# the cbsd432_train originals, instead of 0.6. With the paper's 16x16 regions every part of the
+# image is lifted alike and the result is flat (validation PSNR 13.7 dB at best); with the
+# whole-image mean the curves brighten the image and keep its contrast (19.2-19.5 dB).
+RECIPE = Recipe("zero-dce", DATA, 500, 8, {"scale_factor": 8, "exposure": 0.4, "patch": 0}, lr=1e-4, validate_every=25,
+                note="Zero-DCE++ (width 32, 8 iterations, the paper's loss weights and lr 1e-4) with the exposure term "
+                     "on the whole image's mean at E=0.4; 256-pixel crops instead of the paper's 512, no weight decay, "
+                     "for a CPU budget of minutes; curve maps estimated at 1/8 scale (the paper: 1/12 at 1200x900) "
+                     "in training and use alike; the model of the best validation PSNR is shipped")
+# The paper's exposure term (16x16 regions, E = 0.6) at the same budget: the comparison row.
+PAPER = Recipe("zero-dce", DATA, 500, 8, {"scale_factor": 8}, lr=1e-4, validate_every=25,
+               note="as RECIPE with the paper's exposure term (16x16 regions, E = 0.6)")
 
 
 def main() -> None:
@@ -41,18 +49,15 @@ def main() -> None:
     p.add_argument("--steps", type=int, help="override the recipe's steps (a short run)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--ship", action="store_true", help="copy the final model into src/turbopix/weights/")
+    p.add_argument("--ship", action="store_true", help="copy the best-validation model into src/turbopix/weights/")
     p.add_argument("--list", action="store_true", help="print the recipe and exit")
-    p.add_argument("--exposure", type=float, help="the exposure loss's level E instead of the paper's 0.6 (a variant, "
-                   "run into OUT/enhance-zero-dce-eE; e.g. 0.4, the mean intensity of the cbsd432_train originals)")
+    p.add_argument("--paper", action="store_true", help="the paper's exposure term (16x16 regions, E = 0.6) "
+                   "instead of the whole image's mean at E = 0.4: run into OUT/enhance-zero-dce-paper")
     args = p.parse_args()
     if args.list:
         print(NAME, RECIPE)
         return
-    name, recipe = NAME, RECIPE
-    if args.exposure is not None:
-        name = f"{NAME}-e{args.exposure:g}"
-        recipe = dataclasses.replace(RECIPE, model_options={**RECIPE.model_options, "exposure": args.exposure})
+    name, recipe = (f"{NAME}-paper", PAPER) if args.paper else (NAME, RECIPE)
     print(json.dumps(train_recipe(name, args.out, steps=args.steps, threads=args.threads, seed=args.seed,
                                   ship=args.ship, recipe=recipe)))
 
