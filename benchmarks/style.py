@@ -197,9 +197,14 @@ def main() -> None:
     sheet(pictures, args.sheet)
     result = {"size": args.size, "iterations": args.iterations, "threads": args.threads, "torch": torch.__version__,
               "quality": table, "quality_wall_s": round(time.perf_counter() - start, 1)}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.out, json.dumps(result, indent=2))  # the slow part is kept if the speed part fails
     if not args.skip_speed:
         fns = data / "fast_neural_style" / "content-images"
         photos = [_load(fns / "amber.jpg", 512)] + [_load(p, 512) for p in sorted((data / "cbsd68").glob("*.png"))[:args.cbsd68]]
+        # cropped to multiples of 4: an exported graph pads to the network's stride but does not crop
+        # back (the stylize pipeline does both around it), so eager and artifact outputs line up
+        photos = [x[..., : x.shape[-2] // 4 * 4, : x.shape[-1] // 4 * 4] for x in photos]
         with tempfile.TemporaryDirectory() as work:
             result["speed_512"] = speed(args.styles, args.rounds, Path(work), photos)
     args.out.parent.mkdir(parents=True, exist_ok=True)

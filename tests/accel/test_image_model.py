@@ -127,3 +127,18 @@ def test_artifact_and_bench_row(toy, tmp_path):
     assert [(r["variant"], r["batch"]) for r in rows] == [("eager-fp32", 1), ("eager-fp32", 2), ("prune:0.5,int8", 1), ("prune:0.5,int8", 2)]
     assert all(r["images_per_s"] > 0 and r["flops_per_image"] > 0 and r["fid"] is None for r in rows)
     assert rows[2]["max_abs_error"] > 0 and rows[2]["params"] < rows[0]["params"]
+
+
+def test_an_artifact_pads_and_crops_as_its_eager_model(tmp_path):
+    """A style network needs multiples of 4 and pads in eager mode; its ONNX graph does not, so the
+    artifact pads and crops around the runtime: a 30x22 image comes back 30x22 from both."""
+    pytest.importorskip("onnxruntime")
+    torch.manual_seed(0)
+    model = turbopix.create_model("style-transfer", width=4, blocks=1)
+    model.name = "style-transfer"
+    artifact = load_artifact(accelerate(model, "onnxruntime", tmp_path / "ort", log=lambda *a, **k: None))
+    x = torch.rand(2, 3, 30, 22) * 2 - 1
+    with torch.no_grad():
+        eager, fast = model.infer(image=x), artifact.infer(image=x)
+    assert fast.shape == eager.shape == x.shape
+    torch.testing.assert_close(fast, eager, atol=1e-4, rtol=0)

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from ..core.checkpoint import CheckpointError
-from ..models.base import ImageGenerator, ImageModel, InputSpec
+from ..models.base import ImageGenerator, ImageModel, InputSpec, pad_to_multiple
 from .runtimes import OnnxRuntimeRunner, OpenVINORunner, Runner, TorchRunner
 
 ARTIFACT_FILE = "artifact.json"
@@ -60,8 +60,21 @@ class AcceleratedModel(nn.Module):
         return self.model.example_inputs(batch, seed=seed)
 
     def infer(self, **inputs: torch.Tensor) -> torch.Tensor:
-        """Images (B, C, H, W) in [-1, 1] from the declared inputs, computed by the artifact's runtime."""
-        return self.runner.run({k: v.cpu() for k, v in inputs.items()})
+        """Images (B, C, H, W) in [-1, 1] from the declared inputs, computed by the artifact's runtime.
+
+        A model that needs sizes in multiples of ``size_multiple`` pads them itself in eager mode;
+        its exported graph does not (it was traced at a multiple), so an ``image`` of another size is
+        padded here and the output cropped back (to the input's size times the model's scale), and
+        eager and accelerated outputs have the same shape."""
+        inputs = {k: v.cpu() for k, v in inputs.items()}
+        multiple = int(getattr(self.model, "size_multiple", 1))
+        image = inputs.get("image")
+        if multiple <= 1 or image is None or image.dim() != 4 or not (image.shape[-2] % multiple or image.shape[-1] % multiple):
+            return self.runner.run(inputs)
+        padded, (h, w) = pad_to_multiple(image, multiple)
+        out = self.runner.run({**inputs, "image": padded})
+        scale = out.shape[-1] // padded.shape[-1]
+        return out[..., : h * scale, : w * scale]
 
     def forward(self, **inputs: torch.Tensor) -> torch.Tensor:
         return self.infer(**inputs)

@@ -165,3 +165,14 @@ def unwrap(model: nn.Module) -> nn.Module:
     while hasattr(model, "_orig_mod") or hasattr(model, "module"):
         model = getattr(model, "_orig_mod", None) or model.module
     return model
+
+
+def pad_to_multiple(image: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """``image`` (..., H, W) padded at the bottom and right to multiples of ``multiple`` (reflected,
+    or replicated where the image is too small to reflect), and its original (H, W)."""
+    h, w = image.shape[-2:]
+    ph, pw = -h % multiple, -w % multiple
+    if ph or pw:
+        mode = "reflect" if ph < h and pw < w else "replicate"  # reflection needs more pixels than the pad
+        image = torch.nn.functional.pad(image, (0, pw, 0, ph), mode=mode)
+    return image, (h, w)

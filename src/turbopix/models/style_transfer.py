@@ -29,7 +29,7 @@ from torch import nn
 
 from ..core.config import opt
 from ..core.registry import MODELS
-from .base import ImageConfig, ImageModel, InputSpec
+from .base import ImageConfig, ImageModel, InputSpec, pad_to_multiple
 
 SIZE_MULTIPLE = 4  # two stride-2 convolutions
 EXAMPLE_SIZE = (24, 32)  # not square, so height and width cannot be mixed up
@@ -66,16 +66,6 @@ class Residual(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
-
-
-def pad_to_multiple(image: torch.Tensor, multiple: int = SIZE_MULTIPLE) -> tuple[torch.Tensor, tuple[int, int]]:
-    """``image`` reflect-padded at the bottom and right to multiples of ``multiple``; and its (H, W)."""
-    h, w = image.shape[-2:]
-    ph, pw = -h % multiple, -w % multiple
-    if ph or pw:
-        mode = "reflect" if ph < h and pw < w else "replicate"  # reflection needs more pixels than the pad
-        image = nn.functional.pad(image, (0, pw, 0, ph), mode=mode)
-    return image, (h, w)
 
 
 @MODELS.register("style-transfer", config=StyleTransferConfig,
@@ -116,7 +106,7 @@ class StyleTransfer(ImageModel):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """The stylised image, not clamped (the losses see the raw output)."""
-        x, (h, w) = pad_to_multiple(image)
+        x, (h, w) = pad_to_multiple(image, SIZE_MULTIPLE)
         out = self.decoder(self.blocks(self.encoder(x)))
         return out if x is image else out[..., :h, :w]  # no slice in a traced graph of multiples of 4
 

@@ -68,7 +68,7 @@ def model_method(model: Any, cfg: StylizeConfig) -> Method:
 
     @torch.no_grad()
     def run(image, sigma=None, mask=None):
-        x, (h, w) = pad_to_multiple(_resize(image, cfg.size), SIZE_MULTIPLE)  # an ONNX artifact does not pad
+        x, (h, w) = pad_to_multiple(_resize(image, cfg.size), SIZE_MULTIPLE)
         return model.infer(image=x)[..., :h, :w]
 
     style = getattr(model.config, "style", "")
