@@ -81,4 +81,4 @@ def test_shipped_weights_load_by_name():
     assert model.name == "zero-dce" and model.family == "enhancement"
     assert model.metadata["data"].startswith("patches:cbsd432_train?")  # a training set only
     dark = torch.full((1, 3, 32, 32), -0.8)  # 10% grey
-    assert model.infer(dark).mean() > -0.5  # brightened
+    assert (model.infer(dark).mean() + 1) / 2 > 0.2  # brightened: at least doubled
