@@ -64,7 +64,7 @@ class BenchConfig(QualityOptions):
     memory: bool = opt(True, "measure peak memory, in one subprocess per variant")
     steady_malloc: bool = opt(True, "raise glibc's mmap threshold first (eager PyTorch at large batches swung 2x without it)")
     threads: Optional[int] = opt(None, "CPU threads for every variant and runtime; None: torch's choice", min=1)
-    sizes: tuple[str, ...] = opt((), "input sizes H or HxW to time image-to-image models at (e.g. 256 512x384); "
+    sizes: tuple[str, ...] = opt((), "input sizes H or HxW to time image-to-image models at (e.g. 256, 512x384); "
                                      "none: the size of the model's example inputs")
 
     def __post_init__(self) -> None:

@@ -156,6 +156,7 @@ class QualityProbe:
         return q
 
 
+@torch.no_grad()
 def restoration_psnr(run: RunFn, pairs: RestorationPairs, *, takes_sigma: bool = False) -> float:
     """Mean PSNR (dB) of ``run``'s outputs on ``pairs``, one image at a time: inputs scaled from
     0-255 to [-1, 1] as they are (noise unclipped), outputs back to 0-255, clipped and rounded to
