@@ -16,8 +16,9 @@ How each number is computed (stated again in the report):
   float) of output vs HR, border crop = scale, outputs rounded to 8-bit Y. Learned models run on the
   Y of the LR image; bicubic is MATLAB imresize of that Y.
 
-PSNR is ``turbopix.metrics.psnr`` (matches scikit-image). Only test sets are read here; nothing is
-tuned on them.
+PSNR is ``turbopix.metrics.psnr`` (matches scikit-image). The test pairs come from
+``turbopix.data.testsets`` (the same protocol ``turbopix bench`` scores accelerated variants with).
+Only test sets are read here; nothing is tuned on them.
 """
 from __future__ import annotations
 
@@ -32,9 +33,8 @@ import torch
 
 import turbopix
 from turbopix.core.atomic import atomic_write_text
-from turbopix.core.colour import convert_colour
-from turbopix.data.images import read_image
 from turbopix.data.resize import imresize
+from turbopix.data.testsets import denoising_pairs, sr_pairs
 from turbopix.metrics.paired import psnr
 from turbopix.pipelines.classical import CLASSICAL
 from turbopix.pipelines.restore import model_method
@@ -42,17 +42,6 @@ from turbopix.pipelines.restore import model_method
 ROOT = Path(__file__).resolve().parents[1]
 PUBLISHED_DENOISE = {"set12": {"BM3D": None, "DnCNN-S": 30.44}, "bsd68": {"BM3D": 28.57, "DnCNN-S": 29.23}}
 PUBLISHED_SR = {"bicubic": 33.66, "FSRCNN": 36.94, "SRCNN": 36.66, "VDSR": 37.53}
-
-
-def _grey(path: Path) -> torch.Tensor:
-    """(1, 1, H, W) on 0-255: the file's grey values (colour files: BT.601 luma)."""
-    x = torch.from_numpy(read_image(path).transpose(2, 0, 1).copy()).float()
-    return convert_colour(x, "grey")[None]
-
-
-def _y(path: Path) -> torch.Tensor:
-    x = torch.from_numpy(read_image(path).transpose(2, 0, 1).copy()).float()
-    return convert_colour(x, "y")[None]
 
 
 def _round(x255: torch.Tensor) -> torch.Tensor:
@@ -70,13 +59,10 @@ def denoising(data: Path, denoiser: Path, sigma: float, seed: int, bm3d_sets: se
     methods = {"noisy input": None, "turbopix dncnn": model, "BM3D": CLASSICAL.get("bm3d")()}
     results = {}
     for name in ("set12", "bsd68"):
-        files = sorted((data / name).glob("*.png"))
+        pairs = denoising_pairs(data / name, sigma, seed=seed, colour="grey")  # the protocol, in the library
         scores: dict[str, list[float]] = {m: [] for m in methods}
         seconds: dict[str, float] = {m: 0.0 for m in methods}
-        for i, path in enumerate(files):
-            clean = _grey(path)
-            noise = np.random.default_rng([seed, i]).standard_normal(clean.shape).astype(np.float32)
-            noisy = clean + sigma * torch.from_numpy(noise)
+        for noisy, clean in zip(pairs.inputs, pairs.targets):
             for label, method in methods.items():
                 if label == "BM3D" and name not in bm3d_sets:
                     continue
@@ -91,16 +77,12 @@ def denoising(data: Path, denoiser: Path, sigma: float, seed: int, bm3d_sets: se
 
 def super_resolution(data: Path, sr: Path, scale: int) -> dict:
     model = model_method(turbopix.load(sr), "sr")
-    hr_files = sorted((data / "set5" / "HR").glob("*.png"))
+    pairs = sr_pairs(data / "set5", scale, colour="y")  # stored LR, HR cropped to scale x LR
     scores: dict[str, list[float]] = {"bicubic": [], "turbopix sr-fast": []}
-    for path in hr_files:
-        hr = _y(path)
-        lr = _y(data / "set5" / "LR_bicubic" / f"X{scale}" / f"{path.stem}x{scale}.png")
-        h, w = lr.shape[-2] * scale, lr.shape[-1] * scale
-        target = hr[..., :h, :w]
+    for lr, target in zip(pairs.inputs, pairs.targets):
         outs = {"bicubic": _round(imresize(lr, scale)), "turbopix sr-fast": _run(model, lr)}
         for label, out in outs.items():
-            scores[label].append(float(psnr(out, target, data_range=255.0, crop=scale)))
+            scores[label].append(float(psnr(out, target, data_range=255.0, crop=pairs.crop)))
     return {label: {"psnr": float(np.mean(v)), "images": len(v)} for label, v in scores.items()}
 
 

@@ -86,3 +86,30 @@ def test_options_are_checked_and_named_in_the_callers_terms(mlpgan_ckpt, tmp_pat
         accelerate(mlpgan_ckpt, "eager", tmp_path / "a", log=lambda s: None)
     assert main(["accelerate", str(mlpgan_ckpt), "--recipe", "eager", "--out", str(tmp_path / "a")]) == 2
     assert "pass --overwrite to replace it" in capsys.readouterr().err
+
+
+def test_sizes_are_parsed_checked_and_read_from_the_cli():
+    import argparse
+
+    from turbopix.accel.config import AccelOptionError, BenchConfig, parse_size
+    from turbopix.cli.accel import add_commands
+
+    assert parse_size("256") == (256, 256) and parse_size("512x384") == (512, 384)
+    assert BenchConfig(sizes=["256", "48X32"]).sizes == ("256x256", "48x32")
+    for bad in ("0", "x", "2x3x4", "-5"):
+        with pytest.raises(AccelOptionError, match="sizes takes H or HxW"):
+            BenchConfig(sizes=[bad])
+    parser = argparse.ArgumentParser()
+    add_commands(parser.add_subparsers())
+    args = parser.parse_args(["bench", "m.safetensors", "--size", "256,512x384", "--size", "64"])
+    assert args.sizes == ["256x256", "512x384", "64x64"]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["bench", "m.safetensors", "--size", "big"])
+
+
+def test_generator_table_keeps_its_columns(mlpgan_ckpt):
+    rows = bench(mlpgan_ckpt, batches=[2], rounds=1, target_s=0.01, quality_n=0, memory=False, log=lambda s: None)
+    head = to_markdown(rows).splitlines()[0]
+    assert head == ("| variant | batch | images/s | speedup | p50 ms | p95 ms | peak MB | params | MFLOP/img | % peak | "
+                    "max px err | FID | FID delta |")
+    assert rows[0]["size"] is None and rows[0]["psnr"] is None

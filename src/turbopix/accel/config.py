@@ -32,7 +32,10 @@ class QualityOptions:
 
     quality_n: int = opt(2000, "inputs run through the variant and eager fp32 to compare their images; 0 skips the comparison",
                          min=0)
-    ref: Optional[str] = opt("auto", "FID reference set, for generators ('auto': the test split of the training data; 'none': skip FID)")
+    ref: Optional[str] = opt("auto", "reference set: for generators the FID reference ('auto': the test split of the training data); "
+                                     "for restorers the test set scored by PSNR against its ground truth ('auto': set12 for a "
+                                     "noise:SIGMA denoiser, set5 for bicubic:S super-resolution; or a folder of the same layout); "
+                                     "'none': skip")
     data_root: Optional[str] = opt(None, "dataset folder; None: $TURBOPIX_DATA")
 
     def __post_init__(self) -> None:
@@ -61,12 +64,31 @@ class BenchConfig(QualityOptions):
     memory: bool = opt(True, "measure peak memory, in one subprocess per variant")
     steady_malloc: bool = opt(True, "raise glibc's mmap threshold first (eager PyTorch at large batches swung 2x without it)")
     threads: Optional[int] = opt(None, "CPU threads for every variant and runtime; None: torch's choice", min=1)
+    sizes: tuple[str, ...] = opt((), "input sizes H or HxW to time image-to-image models at (e.g. 256, 512x384); "
+                                     "none: the size of the model's example inputs")
 
     def __post_init__(self) -> None:
         self.batches = tuple(self.batches)
         if not self.batches:
             raise AccelOptionError("{option:batches} needs at least one batch size")
+        self.sizes = tuple(format_size(parse_size(s)) for s in self.sizes)
         super().__post_init__()
+
+
+def parse_size(text: str | int) -> tuple[int, int]:
+    """'256' -> (256, 256); '512x384' -> (512, 384) (height x width)."""
+    parts = str(text).lower().split("x")
+    try:
+        h, w = (int(parts[0]), int(parts[-1])) if len(parts) in (1, 2) else (0, 0)
+    except ValueError:
+        h = w = 0
+    if h < 1 or w < 1:
+        raise AccelOptionError(f"{{option:sizes}} takes H or HxW with positive integers, e.g. 256 or 512x384; got {text!r}")
+    return h, w
+
+
+def format_size(size: tuple[int, int]) -> str:
+    return f"{size[0]}x{size[1]}"
 
 
 def resolve(cls: type[C], config: C | None, options: dict[str, Any]) -> C:

@@ -8,8 +8,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from ..models.base import unwrap
 
 
-def count_flops(model: nn.Module, *, batch: int = 1) -> int:
-    """FLOPs (a multiply-add counts 2) of one ``infer`` call on ``example_inputs``, per image.
+def count_flops(model: nn.Module, *, batch: int = 1, inputs: dict[str, torch.Tensor] | None = None) -> int:
+    """FLOPs (a multiply-add counts 2) of one ``infer`` call on ``example_inputs`` (or on
+    ``inputs``, e.g. images of another size), per image.
 
     Counted by ``torch.utils.flop_counter.FlopCounterMode`` on the real forward, so it covers
     exactly the matmuls and (transposed) convolutions that run; elementwise ops (activations, batch
@@ -21,10 +22,11 @@ def count_flops(model: nn.Module, *, batch: int = 1) -> int:
     model.eval()
     try:
         with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            model.infer(**model.example_inputs(batch))
+            model.infer(**(model.example_inputs(batch) if inputs is None else inputs))
     finally:
         model.train(was_training)
-    return counter.get_total_flops() // batch
+    n = batch if inputs is None else next(iter(inputs.values())).shape[0]
+    return counter.get_total_flops() // n
 
 
 def count_params(model: nn.Module) -> int:

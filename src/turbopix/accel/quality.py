@@ -10,7 +10,13 @@ differences are the variant's doing, not sampling noise:
   images against a real reference set (e.g. ``mnist:test``), beside the eager model's ``fid_eager``
   on the same latents, and ``fid_delta_rel`` = fid / fid_eager - 1. Features come from the shipped
   extractor for the dataset (``lenet-mnist``, ...); where none can be loaded, FID is skipped and
-  ``note`` says why (pixel errors are still measured).
+  ``note`` says why (pixel errors are still measured);
+* for image-to-image models trained on a degradation with a standard test protocol (noise at a
+  fixed sigma, bicubic downscaling; ``turbopix.data.testsets``), ``psnr`` of the variant against
+  the ground truth of the real test set (Set12 / Set5 unless ``ref`` names another folder), beside
+  the eager model's ``psnr_eager`` on the same inputs, and ``psnr_delta_db`` = psnr - psnr_eager:
+  the accuracy cost of the acceleration in dB. Where the set or the protocol is missing, ``note``
+  says why.
 """
 from __future__ import annotations
 
@@ -20,6 +26,8 @@ from typing import Any, Callable
 
 import torch
 
+from ..data.testsets import RestorationPairs
+from ..metrics.paired import psnr
 from ..models.base import ImageGenerator, ImageModel, unwrap
 
 RunFn = Callable[[dict[str, torch.Tensor]], torch.Tensor]  # a Runner's ``run``: named inputs -> images
@@ -36,6 +44,10 @@ class Quality:
     extractor: str | None
     reference: str | None
     note: str = ""
+    psnr: float | None = None  # dB on the test set (restorers), the variant's outputs
+    psnr_eager: float | None = None
+    psnr_delta_db: float | None = None
+    test_set: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,10 +78,16 @@ class QualityProbe:
             self.eager = self._images(lambda inputs: model.infer(**inputs))
         self.extractor, self.ref_stats, self.ref_spec, self.note = None, None, None, ""
         dataset = model.metadata.get("data")
+        test_set_ref = ref  # for a restorer: 'auto' (the standard set of its degradation) or a folder
         if ref == "auto":
             ref = f"{dataset.split(':')[0]}:test" if dataset and not dataset.startswith("folder:") else None
+        self.pairs: RestorationPairs | None = None
+        self.takes_sigma = any(spec.name == "sigma" for spec in model.inputs())
+        self.psnr_eager: float | None = None
         if not isinstance(model, ImageGenerator):
             self.note = "FID skipped: the model is not a generator (its images are compared with eager fp32 pixel by pixel)"
+            if test_set_ref is not None:
+                self._setup_test_set(model, test_set_ref, data_root)
         elif ref is None or extractor is None:
             self.note = "FID skipped: no reference dataset" if ref is None else "FID skipped: no extractor asked for"
         else:
@@ -97,6 +115,19 @@ class QualityProbe:
             stats.update(ext.extract(data.batch(idx[s : s + ext.batch_size])["image"]).features)
         self.extractor, self.ref_stats, self.ref_spec = ext, stats.compute(), ref
 
+    def _setup_test_set(self, model: ImageModel, ref: str, data_root: str | Path | None) -> None:
+        from ..data import DataError
+        from ..data.testsets import standard_test_set
+
+        try:
+            self.pairs = standard_test_set(model.metadata.get("data"), ref=ref, channels=model.config.channels,
+                                           scale=getattr(model.config, "scale", 1), data_root=data_root)
+        except DataError as e:
+            self.note += f"; test-set PSNR skipped: {e}"
+            return
+        with torch.inference_mode():
+            self.psnr_eager = restoration_psnr(lambda inputs: model.infer(**inputs), self.pairs, takes_sigma=self.takes_sigma)
+
     def _images(self, run: RunFn) -> torch.Tensor:
         out = []
         for s in range(0, self.n, self.batch_size):
@@ -116,7 +147,25 @@ class QualityProbe:
             n=self.n, max_abs_error=float(diff.max()), mean_abs_error=float(diff.mean()), fid=None, fid_eager=self.fid_eager,
             fid_delta_rel=None, extractor=None if self.extractor is None else self.extractor.name, reference=self.ref_spec, note=self.note,
         )
+        if self.pairs is not None:
+            q.psnr, q.psnr_eager, q.test_set = restoration_psnr(run, self.pairs, takes_sigma=self.takes_sigma), self.psnr_eager, self.pairs.name
+            q.psnr_delta_db = q.psnr - self.psnr_eager
         if self.extractor is not None:
             q.fid = self._fid(images)
             q.fid_delta_rel = q.fid / self.fid_eager - 1 if self.fid_eager else None
         return q
+
+
+@torch.no_grad()
+def restoration_psnr(run: RunFn, pairs: RestorationPairs, *, takes_sigma: bool = False) -> float:
+    """Mean PSNR (dB) of ``run``'s outputs on ``pairs``, one image at a time: inputs scaled from
+    0-255 to [-1, 1] as they are (noise unclipped), outputs back to 0-255, clipped and rounded to
+    8 bits (what a saved file holds), scored with the pairs' border crop."""
+    scores = []
+    for x, target in zip(pairs.inputs, pairs.targets):
+        inputs = {"image": x / 127.5 - 1}
+        if takes_sigma:
+            inputs["sigma"] = torch.full((x.shape[0],), float(pairs.sigma or 0.0))
+        out = torch.floor(((run(inputs).float() + 1) * 127.5).clamp(0, 255) + 0.5)
+        scores.append(float(psnr(out, target, data_range=255.0, crop=pairs.crop)))
+    return sum(scores) / len(scores)

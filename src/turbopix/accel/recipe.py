@@ -235,14 +235,18 @@ def _calibration_data(model: ImageModel, calib: str | None, data_root: str | Pat
     """The calibration dataset, shaped like the images the model reads, and its spec (None: none)."""
     from .quantize import image_input
 
+    from ..data.specs import KINDS
+
     spec = image_input(model)
-    if calib == "auto":
+    if calib == "auto":  # a lazy spec (patches:train400?...) is its own train split; mnist -> mnist:train
         data = model.metadata.get("data")
-        calib = (f"{data.split(':')[0]}:train" if not data.startswith("folder:") else data) if data else None
+        calib = (data if data.startswith("folder:") or data.partition(":")[0] in KINDS else f"{data.split(':')[0]}:train") if data else None
     if calib is None or spec is None:
         return None, None
     from ..data import load_dataset
 
+    if calib.partition(":")[0] in KINDS:  # the spec sets patch size and colour (e.g. colour=y, which channels=1 would contradict)
+        return load_dataset(calib, data_root=data_root), calib
     return load_dataset(calib, data_root=data_root, image_size=spec.shape[-1], channels=spec.shape[0]), calib
 
 

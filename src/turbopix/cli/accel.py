@@ -2,6 +2,7 @@
 
     turbopix accelerate runs/x/model.safetensors --recipe prune:0.5,int8 --calib mnist:train --out fast/
     turbopix bench runs/x/model.safetensors fast/ --batch 1,64,256 --json bench.json
+    turbopix bench sr.safetensors sr-int8/ --batch 1 --size 256,512 --threads 2   # image-to-image sizes
 
 The options are the fields of ``AccelerateConfig`` and ``BenchConfig`` (``turbopix.accel.config``),
 turned into flags by ``add_config_args``; only the positional arguments, the output handling and
@@ -49,6 +50,22 @@ def _add_batches(group: Any) -> None:
                        help=f"{field.metadata['help']}, comma-separated (default: {','.join(map(str, field.default))})")
 
 
+def _sizes(text: str) -> list[str]:
+    from ..accel.config import AccelOptionError, format_size, parse_size
+
+    try:
+        return [format_size(parse_size(v.strip())) for v in text.split(",") if v.strip()]
+    except AccelOptionError:
+        raise argparse.ArgumentTypeError(f"takes sizes H or HxW separated by commas, e.g. 256,512x384; got {text!r}") from None
+
+
+def _add_sizes(group: Any) -> None:
+    """``--size 256,512`` (or repeated): BenchConfig's ``sizes``, comma-separated."""
+    field = next(f for f in dataclasses.fields(BenchConfig) if f.name == "sizes")
+    group.add_argument("--size", "--sizes", dest="sizes", type=_sizes, action="extend", default=None, metavar="H[xW],...",
+                       help=f"{field.metadata['help']}; comma-separated or repeated")
+
+
 def add_commands(sub: Any) -> None:
     p = sub.add_parser(
         "accelerate", help="make a faster artifact of a checkpoint (prune, distill, int8, ONNX Runtime, OpenVINO, compile)",
@@ -75,7 +92,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--quick", action="store_true", help="2 short rounds, at most 256 inputs for quality, no memory (smoke tests)")
     g = p.add_argument_group("bench options")
     _add_batches(g)
-    add_config_args(g, BenchConfig, skip=("batches",))
+    _add_sizes(g)
+    add_config_args(g, BenchConfig, skip=("batches", "sizes"))
     g.add_argument("--default-malloc", dest="steady_malloc", action="store_const", const=False, help="same as --steady-malloc false")
     p.set_defaults(func=cmd_bench)
 

@@ -1,0 +1,118 @@
+"""Restoration test sets as (degraded input, ground truth) pairs, made by the published protocols.
+
+One place for how a restorer is scored on a standard test set, so ``benchmarks/restoration.py``
+and ``turbopix bench`` (the PSNR cost of an accelerated variant) compute the same numbers:
+
+- **denoising** (:func:`denoising_pairs`): each clean 8-bit image x (0-255, grey or the chosen
+  colour) gets x + sigma n, n ~ N(0, 1) from numpy's ``default_rng([seed, i])`` for the i-th image
+  in name order: float, neither clipped nor rounded (DnCNN's evaluation). Score on the whole image.
+- **super-resolution** (:func:`sr_pairs`): the stored MATLAB-bicubic LR images
+  (``LR_bicubic/X{s}/{name}x{s}.png`` beside ``HR/``, the Set5 layout), converted to MATLAB Y; the
+  ground truth is the HR Y cropped to s times the LR size. Score on Y with a border crop of s.
+
+:func:`standard_test_set` picks the standard set from the degradation a model was trained on (its
+recorded data spec): ``noise:SIGMA`` -> Set12 at that sigma, ``bicubic:S`` -> Set5 x S. These are
+TEST sets: measure on them, never train or tune on them.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..core.colour import convert_colour
+from .errors import DataError
+from .images import IMAGE_EXTENSIONS, read_image
+from .sources import resolve_folder
+
+DEFAULT_SETS = {"denoise": "set12", "sr": "set5"}  # what ``ref="auto"`` picks
+
+
+@dataclass
+class RestorationPairs:
+    """Pairs of (1, C, H, W) float tensors on 0-255, and how to score them (PSNR with ``crop``)."""
+
+    name: str  # e.g. "set12 (noise sigma 25, seed 0)"
+    how: str  # the protocol in one sentence, for reports
+    inputs: list[torch.Tensor] = field(default_factory=list)  # degraded images (SR: low resolution)
+    targets: list[torch.Tensor] = field(default_factory=list)  # ground truth (SR: high resolution)
+    names: list[str] = field(default_factory=list)
+    crop: int = 0  # border pixels left out of the score
+    sigma: float | None = None  # the noise level (denoising), for models that take it as an input
+
+
+def _images(folder: Path) -> list[Path]:
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith("."))
+    if not files:
+        raise DataError(f"no images in {folder}")
+    return files
+
+
+def load_255(path: Path, colour: str) -> torch.Tensor:
+    """(1, C, H, W) float32 on 0-255 in colour mode ``colour`` ("grey", "y" or "rgb")."""
+    x = torch.from_numpy(read_image(path).transpose(2, 0, 1).copy()).float()
+    return convert_colour(x, colour)[None]
+
+
+def denoising_pairs(folder: str | Path, sigma: float, *, seed: int = 0, colour: str = "grey",
+                    data_root: str | Path | None = None) -> RestorationPairs:
+    path = resolve_folder(str(folder), data_root)
+    pairs = RestorationPairs(f"{Path(folder).name} (noise sigma {sigma:g}, seed {seed})",
+                      f"Gaussian noise sigma {sigma:g} on 0-255, float (not clipped or rounded), numpy default_rng([{seed}, i]) "
+                      f"for image i; PSNR on {colour}, peak 255, no border crop", crop=0, sigma=float(sigma))
+    for i, file in enumerate(_images(path)):
+        clean = load_255(file, colour)
+        noise = np.random.default_rng([seed, i]).standard_normal(clean.shape).astype(np.float32)
+        pairs.inputs.append(clean + sigma * torch.from_numpy(noise))
+        pairs.targets.append(clean)
+        pairs.names.append(file.stem)
+    return pairs
+
+
+def sr_pairs(folder: str | Path, scale: int, *, colour: str = "y", data_root: str | Path | None = None) -> RestorationPairs:
+    """``folder`` holds ``HR/`` and ``LR_bicubic/X{scale}/`` (the Set5 layout)."""
+    root = resolve_folder(str(folder), data_root)
+    hr_dir, lr_dir = root / "HR", root / "LR_bicubic" / f"X{scale}"
+    if not hr_dir.is_dir() or not lr_dir.is_dir():
+        raise DataError(f"{root} needs HR/ and LR_bicubic/X{scale}/ (the Set5 layout) for x{scale} super-resolution")
+    pairs = RestorationPairs(f"{Path(folder).name} x{scale} (stored bicubic LR)",
+                      f"stored MATLAB-bicubic LR x{scale}; PSNR on {'Y (MATLAB rgb2ycbcr)' if colour == 'y' else colour}, "
+                      f"border crop {scale}, outputs rounded to 8 bits", crop=scale)
+    for file in _images(hr_dir):
+        lr_file = lr_dir / f"{file.stem}x{scale}.png"
+        if not lr_file.is_file():
+            raise DataError(f"{lr_file} (the x{scale} LR of {file.name}) is missing")
+        lr = load_255(lr_file, colour)
+        h, w = lr.shape[-2] * scale, lr.shape[-1] * scale
+        pairs.inputs.append(lr)
+        pairs.targets.append(load_255(file, colour)[..., :h, :w])
+        pairs.names.append(file.stem)
+    return pairs
+
+
+def _option(spec: str, name: str) -> str | None:
+    found = re.search(rf"(?:[?&]){name}=([^&]*)", spec)
+    return found.group(1) if found else None
+
+
+def standard_test_set(data_spec: str | None, *, ref: str = "auto", channels: int = 1, scale: int = 1,
+                 data_root: str | Path | None = None) -> RestorationPairs:
+    """The test pairs for a model trained on ``data_spec`` (its metadata ``data``): the degradation
+    decides the protocol, ``ref`` the folder ('auto': Set12 for noise, Set5 for bicubic). Raises
+    DataError, saying why, where no standard protocol applies."""
+    degrade = _option(data_spec or "", "degrade")
+    colour = _option(data_spec or "", "colour") or ("grey" if channels == 1 else "rgb")
+    if degrade is None:
+        raise DataError(f"no degradation recorded in the model's data spec ({data_spec!r}): no test protocol to apply")
+    noise = re.fullmatch(r"noise:([0-9.]+)", degrade)
+    bicubic = re.fullmatch(r"bicubic:([0-9]+)", degrade)
+    if noise and scale == 1:
+        folder = DEFAULT_SETS["denoise"] if ref == "auto" else ref
+        return denoising_pairs(folder, float(noise.group(1)), colour=colour, data_root=data_root)
+    if bicubic and int(bicubic.group(1)) == scale:
+        folder = DEFAULT_SETS["sr"] if ref == "auto" else ref
+        return sr_pairs(folder, scale, colour=colour, data_root=data_root)
+    raise DataError(f"no standard test protocol for degradation {degrade!r} (known: noise:SIGMA, bicubic:SCALE)")

@@ -1,0 +1,58 @@
+"""data/testsets.py: restoration test pairs by the published protocols, and the choice of set from
+a model's training degradation."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from turbopix.data import DataError
+from turbopix.data.testsets import denoising_pairs, sr_pairs, standard_test_set
+
+
+def _fake_root(tmp_path):
+    """set12-like (grey 32x24) and set5-like (colour HR 32x24 + LR_bicubic/X2 16x12) folders."""
+    rng = np.random.default_rng(0)
+    (tmp_path / "set12").mkdir()
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (24, 32), dtype=np.uint8)).save(tmp_path / "set12" / f"{i:02d}.png")
+    (tmp_path / "set5" / "HR").mkdir(parents=True)
+    (tmp_path / "set5" / "LR_bicubic" / "X2").mkdir(parents=True)
+    for name in ("baby", "bird"):
+        Image.fromarray(rng.integers(0, 256, (25, 33, 3), dtype=np.uint8)).save(tmp_path / "set5" / "HR" / f"{name}.png")
+        Image.fromarray(rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)).save(tmp_path / "set5" / "LR_bicubic" / "X2" / f"{name}x2.png")
+    return tmp_path
+
+
+def test_denoising_pairs_follow_the_seeded_protocol(tmp_path):
+    root = _fake_root(tmp_path)
+    pairs = denoising_pairs("set12", 25, seed=0, data_root=root)
+    assert pairs.names == ["00", "01", "02"] and pairs.crop == 0 and pairs.sigma == 25
+    clean = torch.from_numpy(np.asarray(Image.open(root / "set12" / "01.png"), np.float32))
+    assert torch.equal(pairs.targets[1][0, 0], clean)
+    noise = np.random.default_rng([0, 1]).standard_normal((1, 1, 24, 32)).astype(np.float32)
+    assert torch.allclose(pairs.inputs[1], clean + 25 * torch.from_numpy(noise))  # float: not clipped or rounded
+
+
+def test_sr_pairs_use_stored_lr_and_crop_hr_to_scale_times_lr(tmp_path):
+    pairs = sr_pairs("set5", 2, data_root=_fake_root(tmp_path))
+    assert pairs.names == ["baby", "bird"] and pairs.crop == 2
+    assert [tuple(x.shape) for x in pairs.inputs] == [(1, 1, 12, 16)] * 2  # Y of the stored LR
+    assert [tuple(t.shape) for t in pairs.targets] == [(1, 1, 24, 32)] * 2  # HR cropped to 2x the LR
+    with pytest.raises(DataError, match="LR_bicubic/X3"):
+        sr_pairs("set5", 3, data_root=tmp_path)
+
+
+def test_standard_test_set_follows_the_training_degradation(tmp_path):
+    root = _fake_root(tmp_path)
+    noise = standard_test_set("patches:train400?patch_size=40&degrade=noise:25&colour=grey", data_root=root)
+    assert noise.name.startswith("set12") and noise.sigma == 25
+    sr = standard_test_set("patches:t91?patch_size=48&degrade=bicubic:2&colour=y", scale=2, data_root=root)
+    assert sr.name.startswith("set5 x2") and sr.crop == 2
+    with pytest.raises(DataError, match="no standard test protocol"):
+        standard_test_set("patches:t91?degrade=jpeg:10-40", data_root=root)
+    with pytest.raises(DataError, match="no degradation recorded"):
+        standard_test_set("mnist", data_root=root)
+    with pytest.raises(DataError, match="not found"):
+        standard_test_set("patches:x?degrade=noise:15", ref="nowhere", data_root=root)
