@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -156,7 +157,11 @@ def write_report(result: dict, path: Path) -> None:
                      f"validation PSNR {rec['final_val_psnr']:.2f} dB"
                      + (f" (input {rec['final_val_psnr_input']:.2f} dB)" if rec.get("final_val_psnr_input") else "") + ".")
     lines += ["", f"Machine: {meta['machine']}; torch {torch.__version__}.", ""]
-    atomic_write_text(path, "\n".join(lines))
+    # the sections other runs wrote after this generated part (peak memory, speed) are kept
+    old = path.read_text() if path.exists() else ""
+    end = re.search(r"^Machine: .*$", old, re.M)
+    kept = old[end.end():].lstrip("\n") if end else ""
+    atomic_write_text(path, "\n".join(lines) + ("\n" + kept if kept else ""))
 
 
 def main() -> None:
