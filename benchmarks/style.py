@@ -89,14 +89,14 @@ def quality(data: Path, styles: list[str], size: int, iterations: int, n_cbsd: i
             outs = {"identity": (content, 0.0), "fast": (fast, t_fast)}
             if model_v1 is not None:
                 with torch.no_grad():
-                    outs["fast-earlier"] = (model_v1.infer(image=content), float("nan"))
+                    outs["fast-earlier"] = (model_v1.infer(image=content), None)  # not timed
             if i < n_gatys:  # the slow one on the first images only (amber first: the sheet needs it)
                 start = time.perf_counter()
                 gatys = optimise_image(content, objective, iterations=iterations)
                 outs["gatys"] = (gatys, time.perf_counter() - start)
             if name == "amber":
                 ref = _load(fns / "output-images" / f"amber-{style}.jpg", size)
-                outs["reference"] = (ref, float("nan"))
+                outs["reference"] = (ref, None)
                 pictures[style] = {k: v[0] for k, v in outs.items()}
             for method, (image, seconds) in outs.items():
                 with torch.no_grad():
@@ -167,7 +167,8 @@ def _fidelity(variants: dict, photos: list[torch.Tensor]) -> dict:
         for name, model in variants.items():
             outs = [_uint8(model.infer(image=x)).astype(np.float64) for x in photos]
             mse = [np.mean((o - e) ** 2) for o, e in zip(outs, eager)]
-            result[name] = {"psnr_vs_eager": statistics.fmean(10 * math.log10(255**2 / m) if m else math.inf for m in mse),
+            # None where every output is identical (infinite PSNR: not a JSON number)
+            result[name] = {"psnr_vs_eager": statistics.fmean(10 * math.log10(255**2 / m) for m in mse) if all(mse) else None,
                             "max_diff_vs_eager": float(max(np.abs(o - e).max() for o, e in zip(outs, eager))),
                             "photos": len(photos)}
     return result
@@ -198,7 +199,7 @@ def main() -> None:
     result = {"size": args.size, "iterations": args.iterations, "threads": args.threads, "torch": torch.__version__,
               "quality": table, "quality_wall_s": round(time.perf_counter() - start, 1)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out, json.dumps(result, indent=2))  # the slow part is kept if the speed part fails
+    atomic_write_text(args.out, json.dumps(result, indent=2, allow_nan=False))  # the slow part is kept if the speed part fails
     if not args.skip_speed:
         fns = data / "fast_neural_style" / "content-images"
         photos = [_load(fns / "amber.jpg", 512)] + [_load(p, 512) for p in sorted((data / "cbsd68").glob("*.png"))[:args.cbsd68]]
@@ -208,7 +209,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as work:
             result["speed_512"] = speed(args.styles, args.rounds, Path(work), photos)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out, json.dumps(result, indent=2))
+    atomic_write_text(args.out, json.dumps(result, indent=2, allow_nan=False))
     print(report(result))
 
 
@@ -217,14 +218,14 @@ def report(result: dict) -> str:
              "| style | method | style loss | content loss | s / image |", "|---|---|---|---|---|"]
     for style, rows in result["quality"].items():
         for method, items in rows.items():
-            mean = lambda k: statistics.fmean(r[k] for r in items)  # noqa: E731
+            mean = lambda k: statistics.fmean(r[k] for r in items) if all(r[k] is not None for r in items) else float("nan")  # noqa: E731
             lines.append(f"| {style} | {method} ({len(items)} img) | {mean('style'):.4g} | {mean('content'):.4g} | "
                          f"{mean('seconds'):.3g} |")
     if "speed_512" in result:
         lines += ["", "Speed at 512x512, batch 1; fidelity: 8-bit output against eager fp32 on the photos (512 px)", "",
                   "| variant | images/s | ratio to eager | PSNR vs eager (dB) | max 8-bit difference |", "|---|---|---|---|---|"]
         for name, r in result["speed_512"].items():
-            lines.append(f"| {name} | {r['images_per_s']:.3g} | {r['ratio_to_eager']:.2f} | {r['psnr_vs_eager']:.2f} | "
+            lines.append(f"| {name} | {r['images_per_s']:.3g} | {r['ratio_to_eager']:.2f} | {'-' if r['psnr_vs_eager'] is None else format(r['psnr_vs_eager'], '.2f')} | "
                          f"{r['max_diff_vs_eager']:.0f} |")
     return "\n".join(lines)
 
