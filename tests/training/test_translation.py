@@ -59,6 +59,7 @@ def test_pix2pix_trains_on_side_by_side_pairs_and_logs_validation(pairs, tmp_pat
     val = [r for r in rows if "val_psnr" in r]
     assert val and 0 < val[-1]["val_l1"] < 1
     assert (tmp_path / "run" / "model.safetensors").is_file()
+    assert not (tmp_path / "run" / "best.safetensors").exists()  # PSNR does not rank translators
 
 
 def test_pix2pix_without_the_adversarial_loss_is_a_plain_l1_net(pairs, tmp_path):

@@ -57,6 +57,9 @@ class Pix2PixTask(RestorationTask):
 
     family = "pix2pix"
     default_lr, default_beta1 = 2e-4, 0.5  # the paper's Adam
+    # its val_psnr is logged but ranks nothing: per-pixel scores reward blur over a sharp, slightly
+    # misplaced result (docs/applications.md), so no best.safetensors is picked by it
+    best_metric = None
     divergence_hint = "Try a lower {option:lr}, or {option:loss='lsgan'}."
 
     def __init__(self, model: nn.Module, cfg: TrainConfig, wrap: Wrap = _identity) -> None:
