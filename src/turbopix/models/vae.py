@@ -1,8 +1,9 @@
 """Variational autoencoders (Kingma & Welling 2014): a fully connected VAE and a convolutional one.
 
 The encoder outputs the mean and log-variance of q(z|x); training samples z = mu + sigma * eps
-(the reparameterization trick) and minimises the negative ELBO = reconstruction + beta * KL, which
-``turbopix.training.tasks.vae_terms`` computes from this model's forward outputs.
+(the reparameterization trick) and minimises the negative ELBO = reconstruction + beta * KL, or,
+with ``importance_samples`` K > 1, the negative IWAE bound over K samples of z per image (Burda et
+al. 2016), which ``turbopix.training.tasks.vae_terms`` computes from this model's forward outputs.
 
 Likelihood p(x|z), on pixel intensities t = (x + 1) / 2 in [0, 1] (``config.likelihood``):
 - "bernoulli": the decoder gives logits; -log p = BCE-with-logits summed over pixels
@@ -20,7 +21,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from ..core.config import opt
+from ..core.config import OptionValueError, opt
 from ..core.registry import MODELS
 from .base import ConditionalImageConfig, ImageGenerator
 from .layers import ConvDecoder, ConvEncoder, mlp, one_hot
@@ -52,24 +53,43 @@ class VAEBase(ImageGenerator):
         return self.generate(mu, labels)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None, eps: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Training forward (what DistributedDataParallel wraps): everything the negative ELBO is
-        computed from (``turbopix.training.tasks.vae_terms``), so every trained parameter runs here.
+        """Training forward (what DistributedDataParallel wraps): everything the training objective
+        is computed from (``turbopix.training.tasks.vae_terms``), so every trained parameter runs here.
 
-        ``mu``, ``logvar``: q(z|x); ``logits``: the decoder's output for z = mu + sigma * eps (the
-        reparameterization trick); ``log_sigma``: the Gaussian likelihood's parameter.
+        ``eps`` is (B, D), one sample of z per image, or (K, B, D), K samples per image (the IWAE
+        objective). ``mu``, ``logvar``: q(z|x); ``z`` = mu + sigma * eps (the reparameterization
+        trick), shaped like ``eps``; ``logits``: the decoder's output for every z, (K * B, C, H, W)
+        sample-major; ``log_sigma``: the Gaussian likelihood's parameter.
         """
         mu, logvar = self.encode(x, labels)
         z = mu + torch.exp(0.5 * logvar) * eps
-        return {"mu": mu, "logvar": logvar, "logits": self.decoder(z, labels), "log_sigma": self.log_sigma}
+        samples = z.shape[0] if z.dim() == 3 else 1
+        y = None if labels is None or samples == 1 else labels.repeat(samples)
+        logits = self.decoder(z.reshape(-1, z.shape[-1]), labels if samples == 1 else y)
+        return {"mu": mu, "logvar": logvar, "z": z, "logits": logits, "log_sigma": self.log_sigma}
+
+
+@dataclass
+class VAEObjectiveConfig(ConditionalImageConfig):
+    """The options every VAE shares: its likelihood and what training maximises."""
+
+    beta: float = opt(1.0, "weight of the KL term (1 = the true ELBO; >1 = beta-VAE)", min=0)
+    likelihood: Literal["bernoulli", "gaussian"] = opt("bernoulli", "p(x|z): see the module docstring")
+    importance_samples: int = opt(1, "samples of z per image in training: 1 maximises the ELBO; K > 1 the "
+                                     "IWAE bound (Burda et al. 2016), tighter, for better likelihoods at K "
+                                     "times the decoder's cost (needs beta 1)", min=1)
+
+    def __post_init__(self) -> None:
+        if self.importance_samples > 1 and self.beta != 1:
+            raise OptionValueError(f"{{option:importance_samples}} {self.importance_samples} trains the IWAE "
+                                   f"bound, which has no KL weight: {{option:beta}} must be 1, got {self.beta}")
 
 
 # ---------------------------------------------------------------- vae (fully connected)
 @dataclass
-class VAEConfig(ConditionalImageConfig):
+class VAEConfig(VAEObjectiveConfig):
     latent_dim: int = opt(20, "size of z (Kingma & Welling used 20 on MNIST)", min=1)
     hidden: tuple[int, ...] = opt((400,), "hidden layer sizes of encoder and (mirrored) decoder", min=1)
-    beta: float = opt(1.0, "weight of the KL term (1 = the true ELBO; >1 = beta-VAE)", min=0)
-    likelihood: Literal["bernoulli", "gaussian"] = opt("bernoulli", "p(x|z): see the module docstring")
 
 
 class MLPEncoder(nn.Module):
@@ -110,11 +130,9 @@ class VAE(VAEBase):
 
 # ---------------------------------------------------------------- conv-vae
 @dataclass
-class ConvVAEConfig(ConditionalImageConfig):
+class ConvVAEConfig(VAEObjectiveConfig):
     latent_dim: int = opt(32, "size of z", min=1)
     width: int = opt(32, "conv channels at the finest encoder level; doubles per level down", min=1)
-    beta: float = opt(1.0, "weight of the KL term (1 = the true ELBO; >1 = beta-VAE)", min=0)
-    likelihood: Literal["bernoulli", "gaussian"] = opt("bernoulli", "p(x|z): see the module docstring")
 
 
 class ConvVAEEncoder(nn.Module):

@@ -19,6 +19,7 @@ update on the whole global batch.
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, ClassVar, NamedTuple
 
 import torch
@@ -27,7 +28,7 @@ from torch import nn
 from ..core.config import TrainConfig
 from ..core.registry import Registry
 from ..data.base import Batch, Dataset
-from ..losses import ADVERSARIAL, bernoulli_nll, gaussian_kl, gaussian_nll, mse
+from ..losses import ADVERSARIAL, bernoulli_nll, gaussian_kl, gaussian_log_prob, gaussian_nll, mse
 from ..sampling import grid_inputs
 from .errors import TrainingOptionError
 from .schedule import StepNoise
@@ -217,26 +218,44 @@ class _ReconstructionTask(GeneratorTask):
 def vae_terms(out: dict[str, torch.Tensor], x: torch.Tensor, config: Any) -> dict[str, torch.Tensor]:
     """The VAE objective from its forward outputs (``VAEBase.forward``) on images ``x`` in [-1, 1]:
     per-batch means of the reconstruction NLL (nats per image, ``config.likelihood`` on intensities
-    (x + 1) / 2), KL(q(z|x) || N(0, I)), the ELBO, and the training loss recon + beta * KL.
+    (x + 1) / 2, averaged over the samples of z), KL(q(z|x) || N(0, I)) (analytic), the ELBO, and
+    the training loss: recon + beta * KL with one sample of z per image; with K > 1 samples
+    (``out["z"]`` of shape (K, B, D)) the negative IWAE bound, also reported as ``iwae``:
+
+        log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x)    (Burda et al. 2016, eq. 8)
+
     Also what the test-set ELBO (``turbopix.evaluation.elbo``) reports."""
+    z = out["z"]
+    samples = z.shape[0] if z.dim() == 3 else 1
     t = (x + 1) / 2
+    t = t.repeat(samples, *([1] * (t.dim() - 1))) if samples > 1 else t
     if config.likelihood == "bernoulli":
         nll = bernoulli_nll(out["logits"], t)
     else:
         nll = gaussian_nll(torch.sigmoid(out["logits"]), t, out["log_sigma"])
-    recon, kl = nll.mean(), gaussian_kl(out["mu"], out["logvar"]).mean()
-    return {"loss": recon + config.beta * kl, "recon": recon, "kl": kl, "elbo": -(recon + kl)}
+    kl_per_image = gaussian_kl(out["mu"], out["logvar"])
+    recon, kl = nll.mean(), kl_per_image.mean()
+    terms = {"loss": recon + config.beta * kl, "recon": recon, "kl": kl, "elbo": -(recon + kl)}
+    if samples > 1:
+        log_w = -nll.view(samples, -1) + gaussian_log_prob(z) - gaussian_log_prob(z, out["mu"], out["logvar"])
+        iwae = (torch.logsumexp(log_w, dim=0) - math.log(samples)).mean()
+        terms |= {"loss": -iwae, "iwae": iwae}
+    return terms
 
 
 @TASKS.register("vae")
 class VAETask(_ReconstructionTask):
-    """The negative ELBO (``vae_terms``) with one reparameterised sample of z per image."""
+    """The negative ELBO (``vae_terms``) with one reparameterised sample of z per image, or the
+    negative IWAE bound with ``config.importance_samples`` of them."""
 
     family = "vae"
 
     def terms(self, batch: Batch, noise: StepNoise) -> dict[str, torch.Tensor]:
         x = batch["image"]
-        return vae_terms(self.net(x, self.labels(batch), noise.randn(self.latent_dim).to(x.device)), x, self.model.config)
+        k = self.model.config.importance_samples
+        # (B, D) for one sample keeps the noise of runs made before the option existed
+        eps = noise.randn(self.latent_dim) if k == 1 else noise.randn(k, self.latent_dim).transpose(0, 1)
+        return vae_terms(self.net(x, self.labels(batch), eps.to(x.device)), x, self.model.config)
 
 
 @TASKS.register("ae")
