@@ -59,3 +59,33 @@ def test_calibration_uses_encoder_codes_of_real_images(make):
     # half the set are codes of real images (which ones is random): each must match some code
     dists = torch.cdist(z[:20], mu).min(1).values
     assert dists.max() < 1e-3  # cdist rounds at ~1e-4
+
+
+def test_first_and_last_weight_layers_can_stay_fp32(quantized, make):
+    """keep_fp32 'first'/'last' name the graph's first and last weight layers (the dcgan's three
+    transposed convolutions: two of them stay fp32, the middle one runs in int8), with full bias
+    correction; an unknown bias-correction mode is refused."""
+    model, _ = quantized
+    qmodel = quantize_int8(model, calibration_batches(model, None, n=64, batch_size=64), keep_fp32=("first", "last"),
+                           bias_correction="full")
+    compiled = OpenVINORunner(qmodel, chunk=0).compiled
+    assert weight_layers_in_int8(compiled) == (1, 3)
+    assert int8_layers(compiled)["Deconvolution"].get("f32") == 2
+    with pytest.raises(ValueError, match="bias_correction"):
+        quantize_int8(model, calibration_batches(model, None, n=8, batch_size=8), bias_correction="slow")
+
+
+def test_fp32_patterns_turn_first_and_last_into_exact_names(quantized):
+    import re
+
+    import openvino as ov
+
+    from turbopix.accel.quantize import fp32_patterns
+
+    _, path = quantized
+    fp32 = ov.Core().read_model(str(path))
+    names = [op.get_friendly_name() for op in fp32.get_ordered_ops()
+             if op.get_type_name() in ("Convolution", "ConvolutionBackpropData", "MatMul", "GroupConvolution")]
+    got = fp32_patterns(fp32, ("last", "first", "custom.*"))
+    assert got[-1] == "custom.*" and len(got) == 3
+    assert {n for n in names if any(re.fullmatch(p, n) for p in got[:2])} == {names[0], names[-1]}

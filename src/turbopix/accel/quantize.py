@@ -97,11 +97,18 @@ def fit_images(x: torch.Tensor, spec: InputSpec) -> torch.Tensor:
     return to_extractor_input(x, channels, size)
 
 
-def quantize_int8(model: ImageModel, calibration: list[dict[str, np.ndarray]], *, keep_fp32: tuple[str, ...] = ()) -> Any:
+WEIGHT_OPS = ("Convolution", "GroupConvolution", "ConvolutionBackpropData", "MatMul")
+
+
+def quantize_int8(model: ImageModel, calibration: list[dict[str, np.ndarray]], *, keep_fp32: tuple[str, ...] = (),
+                  bias_correction: str = "fast") -> Any:
     """An int8 ``openvino.Model`` of ``model.infer``, calibrated on ``calibration`` batches.
 
-    ``keep_fp32``: names (regular expressions) of OpenVINO layers to leave in floating point, for
-    a layer whose int8 error is too large (see the measured quality in the artifact metadata).
+    ``keep_fp32``: layers to leave in floating point, for a layer whose int8 error is too large
+    (see the measured quality in the artifact metadata): ``"first"`` / ``"last"`` (the first or
+    last layer with weights in the graph: an image model's input and output convolutions, where
+    an error reaches the pixels undamped) or regular expressions of OpenVINO layer names.
+    ``bias_correction``: NNCF's ``"fast"`` (its default) or ``"full"`` (layer by layer).
     """
     try:
         import nncf
@@ -110,15 +117,29 @@ def quantize_int8(model: ImageModel, calibration: list[dict[str, np.ndarray]], *
         raise RuntimeMissingError("int8 quantization needs nncf and openvino: pip install nncf openvino") from None
     if not calibration:
         raise ValueError("quantize_int8 needs at least one calibration batch")
+    if bias_correction not in ("fast", "full"):
+        raise ValueError(f"bias_correction must be 'fast' or 'full', got {bias_correction!r}")
     with tempfile.TemporaryDirectory() as tmp:
         onnx = export_onnx(unwrap(model), Path(tmp) / "model.onnx").path
         fp32 = ov.convert_model(str(onnx))
-    ignored = nncf.IgnoredScope(patterns=list(keep_fp32), validate=False) if keep_fp32 else None
+    patterns = fp32_patterns(fp32, keep_fp32)
+    ignored = nncf.IgnoredScope(patterns=patterns, validate=False) if patterns else None
     return nncf.quantize(
         fp32, nncf.Dataset(calibration), subset_size=len(calibration),
         preset=nncf.QuantizationPreset.PERFORMANCE, target_device=nncf.TargetDevice.CPU,
+        fast_bias_correction=bias_correction == "fast",
         **({"ignored_scope": ignored} if ignored else {}),
     )
+
+
+def fp32_patterns(model: Any, keep: tuple[str, ...]) -> list[str]:
+    """``keep_fp32`` of :func:`quantize_int8` as name patterns of ``model`` (an ``openvino.Model``):
+    'first' / 'last' become the exact names of its first / last weight layer."""
+    import re
+
+    weights = [op.get_friendly_name() for op in model.get_ordered_ops() if op.get_type_name() in WEIGHT_OPS]
+    picks = {"first": weights[:1], "last": weights[-1:]}
+    return [re.escape(name) for k in keep if k in picks for name in picks[k]] + [k for k in keep if k not in picks]
 
 
 def save_openvino(model: Any, path: str | Path) -> Path:

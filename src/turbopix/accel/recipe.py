@@ -204,13 +204,15 @@ def _build_runtime(model: ImageModel, steps: list[Step], folder: Path, checks: d
 
         data, spec = _calibration_data(model, cfg.calib, cfg.data_root)
         log(f"quantizing to int8 with NNCF, calibrated on {cfg.calib_size} inputs ({spec or 'example inputs only'}) ...")
-        qmodel = quantize_int8(exported, calibration_batches(model, data, n=cfg.calib_size))
+        qmodel = quantize_int8(exported, calibration_batches(model, data, n=cfg.calib_size),
+                               keep_fp32=cfg.keep_fp32, bias_correction=cfg.bias_correction)
         save_openvino(qmodel, folder / "model.xml")
         compiled = OpenVINORunner(folder / "model.xml", chunk=0).compiled
         low, total = weight_layers_in_int8(compiled)
         checks["int8_weight_layers"] = {"int8": low, "total": total}
         checks["openvino_layer_precisions"] = int8_layers(compiled)
-        checks["calibration"] = {"data": spec, "n": cfg.calib_size}
+        checks["calibration"] = {"data": spec, "n": cfg.calib_size, "bias_correction": cfg.bias_correction,
+                                 "keep_fp32": list(cfg.keep_fp32)}
         return {"kind": "openvino", "file": "model.xml", "precision": "f32", "int8": True, "label": "openvino-int8"}
     if "openvino" in names or "onnxruntime" in names:
         from .export import export_onnx
