@@ -50,8 +50,8 @@ class AccelerateConfig(QualityOptions):
     calib_size: int = opt(512, "calibration inputs for int8", min=1)
     bias_correction: Literal["fast", "full"] = opt(
         "fast", "int8: NNCF's bias correction after quantizing: 'fast' (NNCF's default) or 'full' (layer by layer "
-                "on the calibration set; slower to build, smaller error: sr-fast-x2 lost 0.031 dB instead of 0.042 on "
-                "held-out training photos, docs/restoration.md)")
+                "on the calibration set; slower to build, smaller error: sr-fast-x2 lost 0.032 dB instead of 0.045 on "
+                "training photos, benchmarks/int8_settings.py)")
     keep_fp32: tuple[str, ...] = opt((), "int8: layers left in fp32: 'first' and/or 'last' (the first or last "
                                          "convolution or matrix multiply of the graph) or regular expressions of "
                                          "OpenVINO layer names; for a layer whose int8 error costs too much")

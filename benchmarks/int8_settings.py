@@ -1,0 +1,72 @@
+"""Choose int8 settings for a shipped super-resolution model on TRAINING photos, never on Set5.
+
+The PSNR cost of NNCF int8 quantization depends on two settings of ``turbopix accelerate --recipe
+int8``: ``--bias-correction fast|full`` and ``--keep-fp32`` (layers left in fp32). This script
+scores each combination on the first N cbsd432_train photos (a training set: Y channel, MATLAB
+bicubic down by the model's scale, border crop = scale, outputs rounded to 8 bits, the same scoring
+as the test-set cost in ``turbopix bench``) and prints the cost against eager fp32, so the choice is
+made without looking at a test set. The chosen setting is then measured once on Set5 by
+``turbopix accelerate`` / ``turbopix bench`` (docs/restoration.md).
+
+    TURBOPIX_DATA=../shared/data python benchmarks/int8_settings.py --model sr-fast-x2
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+
+import turbopix
+from turbopix.accel.lower import lower_for_inference
+from turbopix.accel.quality import restoration_psnr
+from turbopix.accel.quantize import calibration_batches, quantize_int8
+from turbopix.accel.recipe import _calibration_data
+from turbopix.accel.runtimes import OpenVINORunner
+from turbopix.data.resize import imresize
+from turbopix.data.sources import resolve_folder
+from turbopix.data.testsets import RestorationPairs, load_255
+
+SETTINGS = [((), "fast"), ((), "full"), (("first",), "full"), (("first", "last"), "full")]
+
+
+def training_pairs(scale: int, n: int) -> RestorationPairs:
+    files = sorted(p for p in resolve_folder("cbsd432_train", None).iterdir()
+                   if p.suffix.lower() in (".png", ".jpg", ".bmp"))[:n]
+    pairs = RestorationPairs("cbsd432_train", f"first {n} photos, Y, MATLAB bicubic x{scale}", crop=scale)
+    for f in files:
+        hr = load_255(Path(f), "y")
+        h, w = hr.shape[-2] // scale * scale, hr.shape[-1] // scale * scale
+        hr = hr[..., :h, :w]
+        pairs.inputs.append(imresize(hr, 1 / scale, round_output=True))
+        pairs.targets.append(hr)
+    return pairs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="sr-fast-x2", help="a shipped super-resolution model")
+    ap.add_argument("--images", type=int, default=24, help="cbsd432_train photos to score on")
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    model = turbopix.load(args.model).eval()
+    scale = model.config.scale
+    exported, _ = lower_for_inference(model)
+    data, spec = _calibration_data(model, "auto", None)
+    pairs = training_pairs(scale, args.images)
+    with torch.no_grad():
+        base = restoration_psnr(lambda i: model.infer(**i), pairs)
+    print(f"{args.model}: calibration {spec} (512 inputs); eager fp32 PSNR {base:.4f} dB on {pairs.how}")
+    print("| keep fp32 | bias correction | PSNR (Y) | cost vs eager | seconds |\n|---|---|---:|---:|---:|")
+    for keep, bias in SETTINGS:
+        t = time.perf_counter()
+        q = quantize_int8(exported, calibration_batches(model, data, n=512), keep_fp32=keep, bias_correction=bias)
+        p = restoration_psnr(OpenVINORunner(q, chunk=0).run, pairs)
+        print(f"| {', '.join(keep) or '-'} | {bias} | {p:.4f} | {p - base:+.4f} dB | {time.perf_counter() - t:.0f} |",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
