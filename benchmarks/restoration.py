@@ -3,7 +3,10 @@ published numbers, written to docs/restoration.md (and benchmarks/results/restor
 
     PYTHONPATH=src TURBOPIX_DATA=../shared/data python benchmarks/restoration.py \
         --denoiser runs/restorers/denoise-grey-s25/model.safetensors \
-        --sr runs/restorers/sr-fast-x2/model.safetensors [--bm3d-sets set12]
+        --sr runs/restorers/sr-fast-x2/model.safetensors \
+        --deblocker runs/restorers/deblock-grey/best.safetensors [--bm3d-sets set12]
+    python benchmarks/restoration.py --sections jpeg --deblocker ...   # one section; the others are
+                                                                       # kept from results/restoration.json
 
 How each number is computed (stated again in the report):
 
@@ -15,6 +18,11 @@ How each number is computed (stated again in the report):
 - SR x2, Set5: the stored MATLAB-bicubic LR images (LR_bicubic/X2); PSNR on Y (MATLAB rgb2ycbcr,
   float) of output vs HR, border crop = scale, outputs rounded to 8-bit Y. Learned models run on the
   Y of the LR image; bicubic is MATLAB imresize of that Y.
+- JPEG artifact removal, LIVE1 (29 colour BMPs) at quality 10/20/30/40 (the ARCNN / DnCNN-3
+  protocol): each image -> MATLAB rgb2ycbcr Y (float, then rounded to 8 bits as MATLAB does on
+  uint8) = the ground truth; saved as JPEG by Pillow at quality q (libjpeg's IJG tables scaled by q,
+  as MATLAB imwrite; one channel) and decoded = the input. Outputs rounded to 8 bits; PSNR and SSIM
+  on Y, peak 255, no border crop, averaged over the 29 images.
 
 PSNR is ``turbopix.metrics.psnr`` (matches scikit-image). The test pairs come from
 ``turbopix.data.testsets`` (the same protocol ``turbopix bench`` scores accelerated variants with).
@@ -26,6 +34,7 @@ import argparse
 import json
 import os
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -34,15 +43,20 @@ import torch
 
 import turbopix
 from turbopix.core.atomic import atomic_write_text
+from turbopix.core.hashing import sha256_file
 from turbopix.data.resize import imresize
-from turbopix.data.testsets import denoising_pairs, sr_pairs
-from turbopix.metrics.paired import psnr
+from turbopix.data.testsets import denoising_pairs, jpeg_pairs, sr_pairs
+from turbopix.metrics.paired import psnr, ssim
 from turbopix.pipelines.classical import CLASSICAL
 from turbopix.pipelines.restore import model_method
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLISHED_DENOISE = {"set12": {"BM3D": None, "DnCNN-S": 30.44}, "bsd68": {"BM3D": 28.57, "DnCNN-S": 29.23}}
 PUBLISHED_SR = {"bicubic": 33.66, "FSRCNN": 36.94, "SRCNN": 36.66, "VDSR": 37.53}
+QUALITIES = (10, 20, 30, 40)
+PUBLISHED_JPEG = {"ARCNN": (28.96, 31.29, 32.67, 33.63), "DnCNN-3": (29.19, 31.59, 32.98, 33.96)}  # LIVE1, Y, q 10/20/30/40
+SECTIONS = ("denoise", "sr", "jpeg")
+MODEL_FLAGS = {"denoise": "denoiser", "sr": "sr", "jpeg": "deblocker"}  # the model file each section runs
 
 
 def _round(x255: torch.Tensor) -> torch.Tensor:
@@ -87,6 +101,67 @@ def super_resolution(data: Path, sr: Path, scale: int) -> dict:
     return {label: {"psnr": float(np.mean(v)), "images": len(v)} for label, v in scores.items()}
 
 
+def deblocking(data: Path, deblocker: Path, qualities=QUALITIES) -> dict:
+    """LIVE1 by the ARCNN protocol (``jpeg_pairs``): per quality, the JPEG input and the model,
+    PSNR and SSIM on the 8-bit Y, mean over the images. Keys: the quality as a string."""
+    model = model_method(turbopix.load(deblocker), "deblock")
+    results = {}
+    for q in qualities:
+        pairs = jpeg_pairs(data / "live1", q)
+        rows: dict[str, dict[str, list[float]]] = {m: {"psnr": [], "ssim": []} for m in ("JPEG input", "turbopix deblock-grey")}
+        seconds = 0.0
+        for compressed, clean in zip(pairs.inputs, pairs.targets):
+            start = time.perf_counter()
+            restored = _run(model, compressed)
+            seconds += time.perf_counter() - start
+            for label, out in (("JPEG input", compressed), ("turbopix deblock-grey", restored)):
+                rows[label]["psnr"].append(float(psnr(out, clean, data_range=255.0)))
+                rows[label]["ssim"].append(float(ssim(out, clean, data_range=255.0)))
+        results[str(q)] = {label: {"psnr": float(np.mean(v["psnr"])), "ssim": float(np.mean(v["ssim"])),
+                                   "images": len(v["psnr"]), "seconds": round(seconds, 1) if label != "JPEG input" else 0.0}
+                           for label, v in rows.items()}
+    return results
+
+
+def jpeg_report(j: dict, meta: dict) -> list[str]:
+    qs = sorted(j, key=int)
+    ours = [j[q]["turbopix deblock-grey"]["psnr"] for q in qs]
+    base = [j[q]["JPEG input"]["psnr"] for q in qs]
+    arcnn = [PUBLISHED_JPEG["ARCNN"][QUALITIES.index(int(q))] for q in qs]
+    dncnn = [PUBLISHED_JPEG["DnCNN-3"][QUALITIES.index(int(q))] for q in qs]
+    slash = lambda xs: "/".join(f"{x:+.2f}" for x in xs)  # noqa: E731
+    lines = [
+        "## JPEG artifact removal, LIVE1 (grey, Y)",
+        "",
+        "The ARCNN / DnCNN-3 protocol: each of the 29 colour BMPs -> MATLAB rgb2ycbcr Y (float, rounded to 8 bits as",
+        "MATLAB does on uint8) = the ground truth; that 8-bit Y saved as JPEG by Pillow at quality q (libjpeg's IJG",
+        "tables scaled by q, as MATLAB `imwrite`; one channel) and decoded = the input. One model (`deblock-grey`)",
+        "for every quality. Outputs rounded to 8 bits; PSNR (and SSIM, scikit-image's Gaussian form) on Y, peak 255,",
+        "no border crop, mean over the 29 images.",
+        "`turbopix deblock IN OUT --quality Q` runs the same model: Q says what quality the input was saved at and",
+        "compresses nothing (one model covers 10-40; outside that range the command prints a note); a colour file is",
+        "deblocked on its Y and keeps its decoded Cb and Cr.",
+        f"Run {meta.get('jpeg_date', '?')}: `{meta.get('jpeg_command', '?')}`",
+        f"(model file sha256 {meta.get('deblocker_sha256', '?')[:12]}..., {meta.get('machine', '?')}).",
+        "",
+        "| method | " + " | ".join(f"q{q} PSNR / SSIM" for q in qs) + " | seconds (all q) |",
+        "|---|" + "---|" * len(qs) + "---|",
+    ]
+    for label in ("JPEG input", "turbopix deblock-grey"):
+        cells = " | ".join(f"{j[q][label]['psnr']:.2f} / {j[q][label]['ssim']:.4f}" for q in qs)
+        lines.append(f"| {label} | {cells} | {sum(j[q][label]['seconds'] for q in qs):.0f} |")
+    for name, values in PUBLISHED_JPEG.items():
+        lines.append(f"| {name} (published) | " + " | ".join(f"{values[QUALITIES.index(int(q))]:.2f} / -" for q in qs) + " | |")
+    lines += [
+        "",
+        f"Reading (q{'/'.join(qs)}): deblock-grey gains {slash([o - b for o, b in zip(ours, base)])} dB over the JPEG input;",
+        f"ARCNN gains {slash([a - b for a, b in zip(arcnn, base)])} dB over our JPEG input, DnCNN-3 {slash([d - b for d, b in zip(dncnn, base)])} dB.",
+        f"Gap to ARCNN: {slash([o - a for o, a in zip(ours, arcnn)])} dB; to DnCNN-3: {slash([o - d for o, d in zip(ours, dncnn)])} dB.",
+        "",
+    ]
+    return lines
+
+
 def write_report(result: dict, path: Path) -> None:
     d, s, meta = result["denoise"], result["sr"], result["meta"]
     lines = [
@@ -102,6 +177,7 @@ def write_report(result: dict, path: Path) -> None:
         "turbopix denoise noisy.png clean.png --sigma 25            # shipped denoise-grey-s25",
         "turbopix denoise photos/ out/ --sigma 25 --model bm3d      # a classical baseline, same interface",
         "turbopix upscale small.png big.png --scale 2                # shipped sr-fast-x2 (on Y, chroma bicubic)",
+        "turbopix deblock photo.jpg fixed.png --quality 20          # shipped deblock-grey (on Y, chroma kept)",
         "turbopix inpaint photo.png --mask holes.png out.png --model telea",
         "turbopix train --model dncnn --data 'patches:train400?patch_size=40&degrade=noise:25&colour=grey&val_split=0.05'",
         "python tools/train_restorers.py --list                     # the recipes of the shipped models",
@@ -148,14 +224,19 @@ def write_report(result: dict, path: Path) -> None:
     for label, r in s.items():
         lines.append(f"| {label} | {r['psnr']:.2f} |")
     lines += [f"| {k} (published) | {v:.2f} |" for k, v in PUBLISHED_SR.items()]
-    lines += ["", "## Training (shipped preview weights: `denoise-grey-s25`, `sr-fast-x2`)", ""]
+    if result.get("jpeg"):
+        lines += [""] + jpeg_report(result["jpeg"], meta)[:-1]
+    shipped = ", ".join(f"`{rec['name']}`" for rec in meta["recipes"])
+    lines += ["", f"## Training (shipped preview weights: {shipped})", ""]
     for rec in meta["recipes"]:
         lines.append(f"- `{rec['name']}`: model `{rec['recipe']['model']}` {rec['recipe']['model_options']}, data "
                      f"`{rec['recipe']['data']}` (a training set only; validation = `val_split` held out of it), "
                      f"{rec['steps']} steps x {rec['recipe']['batch_size']}, lr {rec['recipe']['lr']:g}, seed {rec['seed']}, "
                      f"{rec['threads']} thread on the shared 2-core machine, wall time {rec['wall_seconds']:.0f} s; final "
                      f"validation PSNR {rec['final_val_psnr']:.2f} dB"
-                     + (f" (input {rec['final_val_psnr_input']:.2f} dB)" if rec.get("final_val_psnr_input") else "") + ".")
+                     + (f" (input {rec['final_val_psnr_input']:.2f} dB)" if rec.get("final_val_psnr_input") else "")
+                     + (f"; best {rec['best_val_psnr']:.2f} dB at step {rec['best_step']}, the shipped file ({rec['shipped']})"
+                        if rec.get("shipped") == "best.safetensors" and rec.get("best_val_psnr") else "") + ".")
     lines += ["", f"Machine: {meta['machine']}; torch {torch.__version__}.", ""]
     # the sections other runs wrote after this generated part (peak memory, speed) are kept
     old = path.read_text() if path.exists() else ""
@@ -167,8 +248,11 @@ def write_report(result: dict, path: Path) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data-root", type=Path, default=Path(os.environ.get("TURBOPIX_DATA", ROOT.parent / "shared" / "data")))
-    p.add_argument("--denoiser", type=Path, required=True, help="grey fixed-sigma denoiser model file")
-    p.add_argument("--sr", type=Path, required=True, help="x2 super-resolution model file")
+    p.add_argument("--sections", default=",".join(SECTIONS),
+                   help=f"comma-separated sections to run ({', '.join(SECTIONS)}); the others are kept from the results JSON")
+    p.add_argument("--denoiser", type=Path, help="grey fixed-sigma denoiser model file (section denoise)")
+    p.add_argument("--sr", type=Path, help="x2 super-resolution model file (section sr)")
+    p.add_argument("--deblocker", type=Path, help="grey (Y) JPEG deblocking model file (section jpeg)")
     p.add_argument("--sigma", type=float, default=25.0)
     p.add_argument("--scale", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
@@ -176,17 +260,44 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "restoration.md")
     args = p.parse_args()
+    sections = [x for x in args.sections.split(",") if x]
+    for x in sections:
+        if x not in SECTIONS:
+            p.error(f"unknown section {x!r}; choose from {', '.join(SECTIONS)}")
+    models = {"denoise": args.denoiser, "sr": args.sr, "jpeg": args.deblocker}
+    for x in sections:
+        if models[x] is None:
+            p.error(f"section {x} needs --{MODEL_FLAGS[x]}")
     torch.set_num_threads(args.threads)
-    recipes = [json.loads(f.read_text()) for f in (args.denoiser.parent / "recipe.json", args.sr.parent / "recipe.json") if f.exists()]
-    result = {
-        "denoise": denoising(args.data_root, args.denoiser, args.sigma, args.seed, set(args.bm3d_sets.split(","))),
-        "sr": super_resolution(args.data_root, args.sr, args.scale),
-        "meta": {"sigma": args.sigma, "scale": args.scale, "seed": args.seed, "threads": args.threads, "recipes": recipes,
-                 "machine": f"{os.cpu_count()} CPUs (shared), {args.threads} torch thread(s)"},
-    }
-    atomic_write_text(ROOT / "benchmarks" / "results" / "restoration.json", json.dumps(result, indent=2))
+    results_path = ROOT / "benchmarks" / "results" / "restoration.json"
+    old = json.loads(results_path.read_text()) if results_path.exists() else {}
+    missing = [x for x in SECTIONS if x not in sections and x != "jpeg" and x not in old]
+    if missing:
+        p.error(f"sections {', '.join(missing)} are neither run nor in {results_path}")
+    # a run's recipe.json lies beside its model file; sections not run keep the recipes recorded for them
+    recipes = {r["name"]: r for r in old.get("meta", {}).get("recipes", [])}
+    for x in sections:
+        f = models[x].parent / "recipe.json"
+        if f.exists():
+            rec = json.loads(f.read_text())
+            recipes[rec["name"]] = rec
+    meta = {**old.get("meta", {}), "recipes": list(recipes.values()), "threads": args.threads,
+            "machine": f"{os.cpu_count()} CPUs (shared), {args.threads} torch thread(s)"}
+    result = {x: old[x] for x in SECTIONS if x in old}
+    if "denoise" in sections:
+        result["denoise"] = denoising(args.data_root, args.denoiser, args.sigma, args.seed, set(args.bm3d_sets.split(",")))
+        meta.update(sigma=args.sigma, seed=args.seed)
+    if "sr" in sections:
+        result["sr"] = super_resolution(args.data_root, args.sr, args.scale)
+        meta.update(scale=args.scale)
+    if "jpeg" in sections:
+        result["jpeg"] = deblocking(args.data_root, args.deblocker)
+        meta.update(jpeg_date=time.strftime("%Y-%m-%d", time.gmtime()), deblocker_sha256=sha256_file(args.deblocker),
+                    jpeg_command="python benchmarks/restoration.py " + " ".join(sys.argv[1:]))
+    result["meta"] = meta
+    atomic_write_text(results_path, json.dumps(result, indent=2))
     write_report(result, args.out)
-    print(json.dumps({k: result[k] for k in ("denoise", "sr")}, indent=2))
+    print(json.dumps({x: result[x] for x in sections}, indent=2))
 
 
 if __name__ == "__main__":

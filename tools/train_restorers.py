@@ -58,7 +58,9 @@ RECIPES: dict[str, Recipe] = {
     "denoise-grey-blind": Recipe("dncnn", NOISE.format(sigma="0-55"), 3000, 16, {**SMALL_DNCNN, "noise_level": True},
                                  note="FFDNet-style sigma input"),
     **{f"denoise-colour-s{s}": Recipe("dncnn", COLOUR_NOISE.format(sigma=s), 1500, 16, SMALL_DNCNN) for s in (15, 25, 50)},
-    "deblock-grey": Recipe("dncnn", JPEG.format(colour="grey"), 3000, 16, SMALL_DNCNN, note="DnCNN-3 class, quality 10-40"),
+    # one channel trained on Y (MATLAB rgb2ycbcr), as ARCNN/DnCNN-3 are and as the pipeline runs it on colour files
+    "deblock-grey": Recipe("dncnn", JPEG.format(colour="y"), 8000, 16, SMALL_DNCNN,
+                           note="DnCNN-3 class, quality 10-40, on Y; 8000 steps = ~30 min on one thread"),
     "deblock-colour": Recipe("dncnn", JPEG.format(colour="rgb"), 3000, 16, SMALL_DNCNN),
     **{f"sr-fast-x{s}": Recipe("sr-fast", SR.format(patch=24 * s, scale=s), 4000, 32, {"scale": s}) for s in (2, 3, 4)},
     **{f"sr-accurate-x{s}": Recipe("sr-accurate", SR.format(patch=24 * s, scale=s), 4000, 16, {"scale": s}) for s in (2, 3, 4)},

@@ -38,3 +38,20 @@ def test_help_shows_examples(capsys):
         main(["upscale", "--help"])
     out = capsys.readouterr().out
     assert "--scale" in out and "--tile" in out and "turbopix upscale small.png" in out
+
+
+def test_deblock_uses_the_shipped_model_and_quality_only_describes_the_input(tmp_path, capsys):
+    """No --model: the shipped deblock-grey; --quality compresses nothing (the output does not depend
+    on it), is checked to be 1..100, and prints a note outside the trained 10-40."""
+    yy, xx = np.mgrid[0:40, 0:48]
+    pixels = (128 + 80 * np.sin(xx / 5.0) * np.cos(yy / 7.0)).astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "in.jpg", quality=20)
+    out = {}
+    for q in ("20", "60"):
+        assert main(["deblock", str(tmp_path / "in.jpg"), str(tmp_path / f"o{q}.png"), "--quality", q, "--no-progress"]) == 0
+        out[q] = np.asarray(Image.open(tmp_path / f"o{q}.png"))
+        err = capsys.readouterr().err
+        assert ("trained on JPEG qualities 10-40; quality 60" in err) == (q == "60")
+    assert out["20"].shape == pixels.shape and np.array_equal(out["20"], out["60"])
+    assert main(["deblock", str(tmp_path / "in.jpg"), str(tmp_path / "o0.png"), "--quality", "0"]) == 2
+    assert "--quality must be within 1..100" in capsys.readouterr().err

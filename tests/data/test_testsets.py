@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from turbopix.data import DataError
-from turbopix.data.testsets import denoising_pairs, sr_pairs, standard_test_set
+from turbopix.data.testsets import denoising_pairs, jpeg_pairs, sr_pairs, standard_test_set
 
 
 def _fake_root(tmp_path):
@@ -56,3 +56,33 @@ def test_standard_test_set_follows_the_training_degradation(tmp_path):
         standard_test_set("mnist", data_root=root)
     with pytest.raises(DataError, match="not found"):
         standard_test_set("patches:x?degrade=noise:15", ref="nowhere", data_root=root)
+
+
+def _matlab_y8(rgb: np.ndarray) -> np.ndarray:
+    """MATLAB rgb2ycbcr Y on uint8 input, written independently: float, then rounded to uint8."""
+    r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
+    return np.floor(16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255 + 0.5).astype(np.uint8)
+
+
+def _pillow_jpeg(y8: np.ndarray, quality: int) -> np.ndarray:
+    import io
+
+    buffer = io.BytesIO()
+    Image.fromarray(y8).save(buffer, format="JPEG", quality=quality)
+    return np.asarray(Image.open(buffer))
+
+
+def test_jpeg_pairs_compress_the_8bit_matlab_y_with_pillow(tmp_path):
+    (tmp_path / "live1").mkdir()
+    yy, xx = np.mgrid[0:40, 0:56]
+    rgb = np.stack([(xx * 4) % 256, (yy * 6) % 256, ((xx + yy) * 3) % 256], -1).astype(np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "live1" / "a.bmp")
+    grey = np.random.default_rng(1).integers(0, 256, (24, 32), dtype=np.uint8)
+    Image.fromarray(grey).save(tmp_path / "live1" / "b.png")
+    pairs = jpeg_pairs("live1", 20, data_root=tmp_path)
+    assert pairs.names == ["a", "b"] and pairs.crop == 0 and "quality 20" in pairs.name
+    y8 = _matlab_y8(rgb)
+    assert np.array_equal(pairs.targets[0][0, 0].numpy(), y8)
+    assert np.array_equal(pairs.inputs[0][0, 0].numpy(), _pillow_jpeg(y8, 20))
+    assert np.array_equal(pairs.targets[1][0, 0].numpy(), grey)  # a grey file is taken as it is
+    assert np.array_equal(pairs.inputs[1][0, 0].numpy(), _pillow_jpeg(grey, 20))

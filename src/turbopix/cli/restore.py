@@ -33,8 +33,9 @@ def add_commands(sub: Any) -> None:
         if name == "denoise":
             p.add_argument("--sigma", type=float, required=True, help="noise standard deviation on the 0-255 scale")
         if name == "deblock":
-            p.add_argument("--quality", type=int, help="JPEG quality the image was saved at (informative: the "
-                           "shipped deblockers cover 10-40)")
+            p.add_argument("--quality", type=int, help="JPEG quality 1..100 the input was saved at: it describes "
+                           "the input and compresses nothing; the shipped deblockers are one model for qualities 10-40 "
+                           "(a note is printed outside that range)")
         if name == "upscale":
             p.add_argument("--scale", type=int, choices=(2, 3, 4), default=2, help="upscaling factor")
         if name == "inpaint":
@@ -44,6 +45,7 @@ def add_commands(sub: Any) -> None:
 
 
 TASK_OF = {"denoise": "denoise", "deblock": "deblock", "upscale": "sr", "inpaint": "inpaint", "enhance": "enhance"}
+SHIPPED_DEBLOCKERS = ("deblock-grey", "deblock-colour")  # one model each for qualities 10-40 (tools/train_restorers.py)
 ALIASES = {("enhance", "zero-dce"): "enhance-zero-dce"}  # a family name standing for its shipped model
 
 
@@ -54,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
     sigma = getattr(args, "sigma", None)
     if sigma is not None and not 0 <= sigma <= 255:
         raise ValueError(f"--sigma must be within 0..255; got {sigma:g}")
+    quality = getattr(args, "quality", None)
+    if quality is not None and not 1 <= quality <= 100:
+        raise ValueError(f"--quality must be within 1..100; got {quality}")
     name = cfg.model
     if task == "sr" and name in ("fast", "accurate"):
         name = f"sr-{name}-x{scale}"
@@ -61,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     if name is None:
         name = default_model(task, sigma=sigma, scale=scale, colour=False)
     method = resolve_method(name, task, scale=scale, sigma=sigma)
+    if quality is not None and name in SHIPPED_DEBLOCKERS and not 10 <= quality <= 40:
+        print(f"turbopix: note: {name} was trained on JPEG qualities 10-40; quality {quality} is outside them", file=sys.stderr)
     report = restore_files(method, args.input, args.output, cfg, sigma=sigma, mask=getattr(args, "mask", None))
     return report_written(report, args.output)
 

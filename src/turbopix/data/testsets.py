@@ -9,6 +9,12 @@ and ``turbopix bench`` (the PSNR cost of an accelerated variant) compute the sam
 - **super-resolution** (:func:`sr_pairs`): the stored MATLAB-bicubic LR images
   (``LR_bicubic/X{s}/{name}x{s}.png`` beside ``HR/``, the Set5 layout), converted to MATLAB Y; the
   ground truth is the HR Y cropped to s times the LR size. Score on Y with a border crop of s.
+- **JPEG artifact removal** (:func:`jpeg_pairs`, LIVE1 / Classic5, the ARCNN and DnCNN-3 protocol):
+  each image becomes one 8-bit channel, for a colour file MATLAB ``rgb2ycbcr`` Y computed in float
+  and rounded to 8 bits (as MATLAB does on uint8 input; a grey file is taken as it is), which is the
+  ground truth; the input is that 8-bit image saved as JPEG at quality q by Pillow (libjpeg's IJG
+  quantisation tables scaled by q, as MATLAB ``imwrite`` does; baseline, one channel, so no chroma
+  subsampling) and decoded. Score on that channel, no border crop.
 
 :func:`standard_test_set` picks the standard set from the degradation a model was trained on (its
 recorded data spec): ``noise:SIGMA`` -> Set12 at that sigma, ``bicubic:S`` -> Set5 x S. These are
@@ -24,6 +30,7 @@ import numpy as np
 import torch
 
 from ..core.colour import convert_colour
+from .degrade import parse_degradations, quantize
 from .errors import DataError
 from .images import IMAGE_EXTENSIONS, read_image
 from .sources import resolve_folder
@@ -89,6 +96,23 @@ def sr_pairs(folder: str | Path, scale: int, *, colour: str = "y", data_root: st
         h, w = lr.shape[-2] * scale, lr.shape[-1] * scale
         pairs.inputs.append(lr)
         pairs.targets.append(load_255(file, colour)[..., :h, :w])
+        pairs.names.append(file.stem)
+    return pairs
+
+
+def jpeg_pairs(folder: str | Path, quality: int, *, data_root: str | Path | None = None) -> RestorationPairs:
+    """LIVE1-style pairs: (JPEG at ``quality`` of the 8-bit Y, the 8-bit Y); see the module docstring."""
+    path = resolve_folder(str(folder), data_root)
+    jpeg = parse_degradations(f"jpeg:{quality}")  # the training degradation's encoder (Pillow), at one quality
+    pairs = RestorationPairs(f"{Path(folder).name} (JPEG quality {quality}, Y)",
+                             f"MATLAB rgb2ycbcr Y rounded to 8 bits, saved as JPEG quality {quality} by Pillow (IJG tables) "
+                             "and decoded; PSNR on Y, peak 255, no border crop", crop=0)
+    for file in _images(path):
+        x = torch.from_numpy(read_image(file).transpose(2, 0, 1).copy()).float()
+        clean = quantize(x if x.shape[0] == 1 else convert_colour(x, "y"))  # 8-bit Y, as MATLAB rgb2ycbcr on uint8
+        compressed, _ = jpeg(clean, np.random.default_rng(0))  # a fixed quality draws nothing
+        pairs.inputs.append(compressed[None])
+        pairs.targets.append(clean[None])
         pairs.names.append(file.stem)
     return pairs
 
