@@ -223,8 +223,8 @@ def inpaint_report(r: dict, meta: dict) -> list[str]:
         best = max(INPAINT_CLASSICAL, key=lambda m: r[kind][m]["psnr"])
         gap = r[kind]["turbopix inpaint"]["psnr"] - r[kind][best]["psnr"]
         lines.append(f"{word} masks ({r[kind]['turbopix inpaint']['crops']} crops, hole {100 * r[kind]['hole_fraction']:.1f}% "
-                     f"of the pixels on average): the learned inpainter is {gap:+.2f} dB from the best classical "
-                     f"method ({best}, {r[kind][best]['psnr']:.2f} dB)" + (f"; goal (>= +1 dB on box masks) {'met' if gap >= 1 else 'not met'}." if kind == "box" else "."))
+                     f"of the pixels on average): learned minus the best classical method ({best}, "
+                     f"{r[kind][best]['psnr']:.2f} dB) = {gap:+.2f} dB PSNR" + (f"; goal (>= +1 dB on box masks) {'met' if gap >= 1 else 'not met'}." if kind == "box" else "."))
     lines.append("")
     return lines
 
