@@ -125,7 +125,7 @@ def test_blur():
     assert torch.equal(_apply("blur:0", impulse)[0], impulse)
 
 
-@pytest.mark.parametrize("kind", ["box", "free"])
+@pytest.mark.parametrize("kind", ["box", "free", "any"])
 def test_masks(kind):
     x = _image(h=64, w=80)
     for seed in range(5):
@@ -140,6 +140,20 @@ def test_masks(kind):
     assert 16 <= int(rows.max() - rows.min() + 1) <= 32 and 20 <= int(cols.max() - cols.min() + 1) <= 40
     both = _apply("mask:box,mask:free", x, 0)[1]["mask"]
     assert float(both.sum()) >= float(box.sum())
+
+
+def test_any_mask_is_a_seeded_box_or_free_form_draw():
+    from turbopix.data.masks import any_mask, box_mask, free_form_mask
+
+    kinds = []
+    for seed in range(40):
+        got = any_mask(64, 64, np.random.default_rng(seed))
+        assert np.array_equal(got, any_mask(64, 64, np.random.default_rng(seed)))  # seeded
+        rng = np.random.default_rng(seed)
+        maker = box_mask if rng.random() < 0.5 else free_form_mask  # the same draw decides
+        assert np.array_equal(got, maker(64, 64, rng))
+        kinds.append(maker is box_mask)
+    assert 10 < sum(kinds) < 30  # both kinds, about even
 
 
 def test_lowlight():

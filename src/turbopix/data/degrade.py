@@ -10,6 +10,7 @@ A spec is a comma-separated list of stages applied in order, each ``NAME[:ARG[:F
     blur:1.6            Gaussian blur, sigma in pixels (a range too), replicate edges
     mask:box            one random rectangle missing (``mask`` in the batch, 1 = missing)
     mask:free           free-form random strokes missing (DeepFill v2 style)
+    mask:any            a box or free-form strokes, even odds (training one inpainter for both)
     lowlight            dark exposure (0.05-0.3 of the light) with Poisson-Gaussian sensor noise
 
     "blur:1.2,bicubic:4,noise:5"   blur, then downsample, then noise
@@ -175,7 +176,7 @@ class Blur(RangeStage):
         return y[0]
 
 
-@DEGRADATIONS.register("mask", usage="mask:box or mask:free", example="mask:free")
+@DEGRADATIONS.register("mask", usage="mask:box, mask:free or mask:any", example="mask:free")
 class Mask(Stage):
     def __init__(self, spec: str, args: list[str]) -> None:
         super().__init__(spec, args)

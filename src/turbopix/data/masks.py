@@ -7,6 +7,8 @@ Free-form: the random-stroke masks of DeepFill v2 (Yu et al. 2019, "Free-Form Im
 Gated Convolution"): 1 to 4 strokes, each a polyline of 4 to 12 segments with random angles and
 lengths, drawn with a round brush whose width is 1/20 to 1/8 of the image's shorter side. The
 parameters are scaled to the image size so a 64x64 crop and a 512x512 image get alike-looking masks.
+
+Any: a box or a free-form mask with equal odds (one draw decides), so one inpainter learns both kinds.
 """
 from __future__ import annotations
 
@@ -48,4 +50,9 @@ def free_form_mask(height: int, width: int, rng: np.random.Generator) -> np.ndar
     return (np.asarray(canvas) > 0).astype(np.float32)
 
 
-MASKS = {"box": box_mask, "free": free_form_mask}
+def any_mask(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
+    """A box or a free-form mask, even odds."""
+    return (box_mask if rng.random() < 0.5 else free_form_mask)(height, width, rng)
+
+
+MASKS = {"box": box_mask, "free": free_form_mask, "any": any_mask}

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..core.config import config_from_dict, config_to_dict
 from ..core.registry import MODELS
-from . import ae, enhancers, gan, restorers, style_transfer, translators, vae  # noqa: F401  (importing registers the models)
+from . import ae, enhancers, gan, inpainters, restorers, style_transfer, translators, vae  # noqa: F401  (importing registers the models)
 from .base import ImageModel
 
 

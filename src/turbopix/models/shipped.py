@@ -21,6 +21,7 @@ SHIPPED: dict[str, str] = {
     **{f"sr-fast-x{s}": f"fast super-resolution x{s} (Y channel)" for s in (2, 3, 4)},
     **{f"sr-accurate-x{s}": f"accurate super-resolution x{s} (Y channel)" for s in (2, 3, 4)},
     "enhance-zero-dce": "low-light enhancement, Zero-DCE++ (tools/train_enhancer.py)",
+    "inpaint-colour": "inpainting of box and free-form holes, colour (needs a mask)",
 }
 # fast style transfer, one model per style image (recipes in tools/train_styles.py)
 SHIPPED.update({f"style-{s}": f"fast style transfer, style '{s}'" for s in ("candy", "mosaic")})

@@ -76,18 +76,25 @@ def model_method(model: Any, task: str) -> Method:
     if getattr(model, "family", None) != family:
         raise RestoreError(f"model '{getattr(model, 'name', '?')}' is a {getattr(model, 'family', '?')} model, "
                            f"not a{'n' if family[0] in 'aeiou' else ''} {family} model: choose another {{option:model}}")
-    takes_sigma = any(spec.name == "sigma" for spec in model.inputs())
+    names = {spec.name for spec in model.inputs()}
+    takes_sigma, takes_mask = "sigma" in names, "mask" in names
+    if takes_mask != (task == "inpaint"):
+        raise RestoreError(f"model '{getattr(model, 'name', '?')}' {'inpaints (it takes a mask)' if takes_mask else 'does not inpaint (it takes no mask)'}: "
+                           f"choose another {{option:model}} for {task}")
 
     @torch.no_grad()
     def run(image, sigma=None, mask=None):
         inputs = {"image": image}
         if takes_sigma:
             inputs["sigma"] = torch.full((image.shape[0],), float(sigma))
+        if takes_mask:
+            inputs["mask"] = mask.to(image.dtype)
         return model.infer(**inputs)
 
     config = model.config
     return Method(getattr(model, "name", "model"), task, run, scale=getattr(config, "scale", 1), channels=config.channels,
-                  radius=getattr(model, "receptive_radius", None), needs=("sigma",) if takes_sigma else (),
+                  radius=getattr(model, "receptive_radius", None),
+                  needs=("sigma",) * takes_sigma + ("mask",) * takes_mask,
                   info={"data": getattr(model, "metadata", {}).get("data", "")})
 
 
@@ -107,7 +114,7 @@ def default_model(task: str, *, sigma: float | None = None, scale: int | None = 
         return f"sr-fast-x{scale}"
     if task == "enhance":
         return "enhance-zero-dce"
-    return "telea"
+    return "inpaint-colour"  # inpaint: one colour model (a grey file runs as grey repeated to RGB)
 
 
 def resolve_method(name: str, task: str, *, scale: int = 1, sigma: float | None = None) -> Method:
@@ -171,6 +178,9 @@ def restore_array(method: Method, pixels: np.ndarray, *, sigma: float | None = N
         if method.task == "denoise":
             raise RestoreError(f"{name} is a colour image but {{option:model={method.name}}} denoises grey images: "
                                "use a colour denoiser (denoise-colour-*) or convert the file to grey")
+        if method.task == "inpaint":  # on Y, the hole's Cb and Cr would be put back unfilled
+            raise RestoreError(f"{name} is a colour image but {{option:model={method.name}}} inpaints grey images: "
+                               "use a colour inpainter (inpaint-colour) or convert the file to grey")
         run = _on_y(method, sigma, mask_t)
     if method.radius is None or mask_t is not None:
         out = run(image)  # unbounded receptive field (classical methods) or a whole-image mask: no tiles

@@ -1,9 +1,12 @@
 """Training of the restoration family (``turbopix.models.restorers``): denoising, deblocking, SR.
 
 Batches hold ``image`` (the degraded input; for SR the low-resolution one), ``target`` (the clean
-image) and, for noise-level models, ``sigma``: what ``patches:PATH?degrade=noise:25``,
-``degrade=jpeg:10-40`` or ``degrade=bicubic:2`` give (``turbopix.data.degrade``). The loss is the
-model config's ``loss`` (``turbopix.losses``) between the model's output and ``target``.
+image) and, for noise-level models, ``sigma``, for inpainters ``mask``: what
+``patches:PATH?degrade=noise:25``, ``degrade=jpeg:10-40``, ``degrade=bicubic:2`` or
+``degrade=mask:any`` give (``turbopix.data.degrade``). The model gets the batch entries named like
+its declared inputs (``model.inputs()``), so a model with a new input needs no change here. The loss
+is the model config's ``loss`` (``turbopix.losses``) between the model's output and ``target`` (an
+inpainter's output is composited, so the loss only sees the hole).
 
 Validation: every ``ckpt_every`` steps and at the end the loop calls :meth:`RestorationTask.validate`,
 which rebuilds the dataset's ``test`` split from its spec (the ``val_split`` fraction held out of the
@@ -41,6 +44,15 @@ def _upscaled(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return nn.functional.interpolate(image, size=size, mode="nearest")
 
 
+def _input_names(model: nn.Module) -> list[str]:
+    """The model's declared inputs (``image``, plus ``sigma`` or ``mask``): batch keys of the same name."""
+    return [spec.name for spec in model.inputs()]
+
+
+def _inputs(model: nn.Module, batch: Batch, device: torch.device | None = None) -> dict[str, torch.Tensor]:
+    return {k: batch[k] if device is None else batch[k].to(device) for k in _input_names(model)}
+
+
 def _to_unit(x: torch.Tensor) -> torch.Tensor:
     return (x.clamp(-1, 1) + 1) / 2
 
@@ -63,7 +75,7 @@ class RestorationTask(Task):
 
     @classmethod
     def batch_keys(cls, model: nn.Module) -> tuple[str, ...]:
-        return ("image", "target", "sigma") if model.takes_sigma else ("image", "target")
+        return (*_input_names(model), "target")
 
     @classmethod
     def check_data(cls, model: nn.Module, data: Dataset) -> None:
@@ -83,7 +95,7 @@ class RestorationTask(Task):
                 f"but {data.name} pairs them {have}: set the model's {{option:scale}} or the data's degrade=bicubic:S")
 
     def step(self, batch: Batch, noise: StepNoise) -> dict[str, torch.Tensor]:
-        out = self.net(batch["image"], batch.get("sigma"))
+        out = self.net(**_inputs(self.model, batch))
         loss = self.loss(out, batch["target"])
         opt = self.optimizers["model"]
         opt.zero_grad(set_to_none=True)
@@ -96,7 +108,7 @@ class RestorationTask(Task):
         n = min(PREVIEW_EXAMPLES, len(data))
         b = data.batch(torch.arange(n), torch.Generator().manual_seed(0))
         device = next(model.parameters()).device
-        out = model.infer(b["image"].to(device), None if "sigma" not in b else b["sigma"].to(device)).cpu()
+        out = model.infer(**_inputs(model, b, device)).cpu()
         size = tuple(b["target"].shape[-2:])
         rows = torch.stack([_upscaled(b["image"], size).clamp(-1, 1), out, b["target"].clamp(-1, 1)], 1)
         return Grid(rows.flatten(0, 1), nrow=3)
@@ -121,7 +133,7 @@ class RestorationTask(Task):
         device = next(model.parameters()).device
         outs, ins = [], []
         for b in self.validation_batches(data):
-            out = model.infer(b["image"].to(device), None if "sigma" not in b else b["sigma"].to(device)).cpu()
+            out = model.infer(**_inputs(model, b, device)).cpu()
             target = _to_unit(b["target"])
             outs.append(psnr(_to_unit(out), target, reduction="none"))
             if model.scale == 1:  # the degraded input itself, for scale: what restoring gained
