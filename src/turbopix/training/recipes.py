@@ -96,3 +96,13 @@ register("dcgan-bn-cpu-10m", Recipe(
     model_options={"g_width": 64, "d_width": 64},
     train={"steps": 100000, "batch_size": 64, "lr": 2e-4, "beta1": 0.5, "ema_decay": 0.999, "time_budget": "10m"},
 ))
+
+
+# The likelihood recipe: trained on dynamically binarised MNIST (``--data 'mnist?binarize=dynamic'``),
+# the IWAE bound with K = 5 reached 1.1 nats lower test NLL in 35 minutes than the ELBO in 40.
+register("vae-iwae-35m", Recipe(
+    "vae", "fully connected VAE (784-500-500-50, Bernoulli) trained on the IWAE bound (K = 5) for 35 minutes; binarised "
+    "MNIST test NLL 87.25 nats (K = 5,000; docs/quality.md)",
+    model_options={"hidden": (500, 500), "latent_dim": 50, "importance_samples": 5},
+    train={"steps": 1000000, "batch_size": 100, "time_budget": "35m"},
+))
