@@ -2,8 +2,6 @@
 section on a tiny synthetic "cbsd68" folder (every method on the same crops and masks)."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,17 +9,6 @@ import torch
 from PIL import Image
 
 from turbopix.models import create_model, save
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "restoration.py"
-
-
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("inpainting_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def _pair(seed=0, h=32, w=40):
     rng = np.random.default_rng(seed)

@@ -2,26 +2,13 @@
 independent numpy / Pillow computation of the protocol."""
 from __future__ import annotations
 
-import importlib.util
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from turbopix.models import create_model, save
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "restoration.py"
-
-
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("restoration_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def _psnr_jpeg_input(rgb: np.ndarray, quality: int) -> float:
     """The JPEG-input PSNR by the protocol, without turbopix: MATLAB Y rounded to 8 bits, Pillow JPEG."""
