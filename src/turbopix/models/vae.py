@@ -64,8 +64,8 @@ class VAEBase(ImageGenerator):
         mu, logvar = self.encode(x, labels)
         z = mu + torch.exp(0.5 * logvar) * eps
         samples = z.shape[0] if z.dim() == 3 else 1
-        y = None if labels is None or samples == 1 else labels.repeat(samples)
-        logits = self.decoder(z.reshape(-1, z.shape[-1]), labels if samples == 1 else y)
+        y = labels if labels is None or samples == 1 else labels.repeat(samples)  # sample-major, like z
+        logits = self.decoder(z.reshape(-1, z.shape[-1]), y)
         return {"mu": mu, "logvar": logvar, "z": z, "logits": logits, "log_sigma": self.log_sigma}
 
 
