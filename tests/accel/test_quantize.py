@@ -89,3 +89,15 @@ def test_fp32_patterns_turn_first_and_last_into_exact_names(quantized):
     got = fp32_patterns(fp32, ("last", "first", "custom.*"))
     assert got[-1] == "custom.*" and len(got) == 3
     assert {n for n in names if any(re.fullmatch(p, n) for p in got[:2])} == {names[0], names[-1]}
+
+
+@pytest.mark.parametrize("pattern, message", [("frist", "matches no layer"), ("[", "not a regular expression")])
+def test_keep_fp32_refuses_patterns_that_would_silently_do_nothing(quantized, pattern, message):
+    import openvino as ov
+
+    from turbopix.accel.config import AccelOptionError
+    from turbopix.accel.quantize import fp32_patterns
+
+    _, path = quantized
+    with pytest.raises(AccelOptionError, match=message):
+        fp32_patterns(ov.Core().read_model(str(path)), ("first", pattern))

@@ -134,11 +134,27 @@ def quantize_int8(model: ImageModel, calibration: list[dict[str, np.ndarray]], *
 
 def fp32_patterns(model: Any, keep: tuple[str, ...]) -> list[str]:
     """``keep_fp32`` of :func:`quantize_int8` as name patterns of ``model`` (an ``openvino.Model``):
-    'first' / 'last' become the exact names of its first / last weight layer."""
+    'first' / 'last' become the exact names of its first / last weight layer. A pattern that is not
+    a regular expression, or matches no layer (NNCF would silently quantize everything), is refused."""
     import re
 
-    weights = [op.get_friendly_name() for op in model.get_ordered_ops() if op.get_type_name() in WEIGHT_OPS]
+    from .config import AccelOptionError
+
+    ops = model.get_ordered_ops()
+    weights = [op.get_friendly_name() for op in ops if op.get_type_name() in WEIGHT_OPS]
     picks = {"first": weights[:1], "last": weights[-1:]}
+    names = [op.get_friendly_name() for op in ops]
+    for k in keep:
+        if k in picks:
+            continue
+        try:
+            pattern = re.compile(k)
+        except re.error as e:
+            raise AccelOptionError(f"{{option:keep_fp32}} {k!r} is not a regular expression ({e})") from None
+        if not any(pattern.match(n) for n in names):  # NNCF matches patterns with re.match
+            raise AccelOptionError(f"{{option:keep_fp32}} {k!r} matches no layer of the model; use 'first', 'last' "
+                                   f"or a pattern of its layer names, e.g. {weights[0]!r}" if weights else
+                                   f"{{option:keep_fp32}} {k!r} matches no layer of the model")
     return [re.escape(name) for k in keep if k in picks for name in picks[k]] + [k for k in keep if k not in picks]
 
 
