@@ -86,8 +86,8 @@ def test_fp32_patterns_turn_first_and_last_into_exact_names(quantized):
     fp32 = ov.Core().read_model(str(path))
     names = [op.get_friendly_name() for op in fp32.get_ordered_ops()
              if op.get_type_name() in ("Convolution", "ConvolutionBackpropData", "MatMul", "GroupConvolution")]
-    got = fp32_patterns(fp32, ("last", "first", "custom.*"))
-    assert got[-1] == "custom.*" and len(got) == 3
+    got = fp32_patterns(fp32, ("last", "first", ".*"))  # a regex (it must match some layer) passes through as given
+    assert got[-1] == ".*" and len(got) == 3
     assert {n for n in names if any(re.fullmatch(p, n) for p in got[:2])} == {names[0], names[-1]}
 
 
