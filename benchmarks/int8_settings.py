@@ -52,7 +52,9 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model = turbopix.load(args.model).eval()
-    scale = model.config.scale
+    scale = getattr(model.config, "scale", 1)
+    if scale < 2:
+        ap.error(f"{args.model} is not a super-resolution model (no scale >= 2); this script scores SR models")
     exported, _ = lower_for_inference(model)
     data, spec = _calibration_data(model, "auto", None)
     pairs = training_pairs(scale, args.images)
