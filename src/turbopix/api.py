@@ -14,6 +14,7 @@ from .training import TrainingError, TrainingOptionError, TrainResult
 from .training import distributed
 from .training.provenance import FIXED_HINT
 from .training.recipes import apply_recipe
+from .training.state import load_initial_weights
 from .training import train as _train_loop
 
 
@@ -89,6 +90,8 @@ def _train(
             model_options["num_classes"] = data.num_classes
         torch.manual_seed(cfg.seed)  # weight initialisation is part of what the seed fixes
         model = create_model(model, **model_options)
+    if cfg.init_from is not None and not resume:  # a resumed run's weights come from its checkpoint
+        load_initial_weights(model, cfg.init_from)
     return _train_loop(model, data, cfg, out, resume=resume, data_spec=spec, dist=dist)
 
 

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from .core.atomic import atomic_write  # noqa: E402
 
-_NOT_LOSSES = {"step", "images_per_s", "threads", "time"}
+_NOT_LOSSES = {"step", "images_per_s", "threads", "time", "lr"}
 
 
 def plot_losses(log_path: str | Path, out_png: str | Path, title: str = "") -> Path | None:

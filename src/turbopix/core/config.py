@@ -226,6 +226,13 @@ class TrainConfig:
     time_budget: Optional[str] = opt(None, "stop cleanly after this much training time (e.g. 600, 10m, 1.5h): the "
                                      "checkpoint, samples and final model are written at the step reached; "
                                      "--resume continues towards steps", resumable=True)
+    lr_schedule: Literal["constant", "cosine"] = opt(
+        "constant", "learning rate over the run: constant, or cosine: from {option:lr} down to 0 along a half "
+        "cosine over {option:steps} (Loshchilov & Hutter 2017); a function of the step, so resume continues it "
+        "(growing {option:steps} on resume stretches what is left of the decay)")
+    init_from: Optional[str] = opt(None, "start from the weights of this model file, or of a shipped model by name, "
+                                   "instead of random ones (fine-tuning); it must hold the same model with the "
+                                   "same options")
     precision: Literal["fp32", "bf16"] = opt("fp32", "arithmetic of the training steps: bf16 runs them under "
                                              "torch.autocast in bfloat16 (weights, optimizer and EMA stay fp32)")
     recipe: Optional[str] = opt(None, "a named preset of model, model options and training options ('turbopix "

@@ -42,7 +42,7 @@ from . import distributed, sync_bn
 from .distributed import Dist
 from .ema import EMA
 from .errors import TrainingError, TrainingOptionError
-from .schedule import BatchOrder, StepNoise, step_generator
+from .schedule import BatchOrder, StepNoise, lr_factor, set_learning_rates, step_generator
 from .provenance import check_resume
 from .state import read_training_checkpoint, restore_training_state, save_training_checkpoint
 from .tasks import TASKS
@@ -237,6 +237,7 @@ def _train(
                     if dist.device.type != "cpu":
                         batch = {k: v.to(dist.device, non_blocking=True) for k, v in batch.items()}
                     noise = StepNoise(cfg.seed, step, cfg.batch_size, dist.rank, dist.world_size)
+                    set_learning_rates(task.optimizers, lr_factor(cfg.lr_schedule, step, cfg.steps))
                     with autocast:
                         losses = task.step(batch, noise)
                     # on several processes: global-batch means, so the log matches one process and a
@@ -269,8 +270,9 @@ def _train(
                 last = {k: v / window_steps for k, v in sums.items()}
                 ips = window_steps * cfg.batch_size / max(elapsed, 1e-9)  # the global batch: all ranks' images
                 if log is not None:
+                    lr = next(iter(task.optimizers.values())).param_groups[0]["lr"] if task.optimizers else None
                     log.write(json.dumps({"step": step, **last, "images_per_s": ips, "threads": threads.current,
-                                          "time": time.perf_counter() - t_start}) + "\n")
+                                          "time": time.perf_counter() - t_start, "lr": lr}) + "\n")
                     log.flush()
                 bar.set_postfix({**{k: f"{v:.3g}" for k, v in last.items()}, "img/s": f"{ips:.0f}"}, refresh=False)
                 sums, window_steps, window_start = {}, 0, time.perf_counter()

@@ -1,4 +1,4 @@
-"""Which images and which noise each step sees, as pure functions of (seed, step).
+"""Which images, which noise and which learning rate each step gets, as pure functions of (seed, step).
 
 Nothing here keeps state, so a resumed run sees exactly the batches and noise an uninterrupted run
 would have, without saving RNG state.
@@ -12,6 +12,8 @@ size, whatever N is. The noise is drawn for the global batch and each rank takes
 2-process training equal 1-process training (``tests/training/test_distributed.py``).
 """
 from __future__ import annotations
+
+import math
 
 import torch
 from torch.utils.data import DistributedSampler
@@ -62,3 +64,23 @@ class StepNoise:
 
     def randn(self, *shape: int) -> torch.Tensor:
         return torch.randn(self.global_batch, *shape, generator=self.gen)[self.rows]
+
+
+def lr_factor(schedule: str, step: int, steps: int) -> float:
+    """The fraction of the base learning rate that ``step`` (0-based) trains with: 1 throughout for
+    ``constant``; ``cosine`` falls from 1 at step 0 towards 0 at ``steps`` along a half cosine
+    (SGDR without restarts, Loshchilov & Hutter 2017)."""
+    if schedule == "constant":
+        return 1.0
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * min(step, steps) / max(steps, 1)))
+    raise ValueError(f"unknown learning-rate schedule {schedule!r}")
+
+
+def set_learning_rates(optimizers: dict[str, torch.optim.Optimizer], factor: float) -> None:
+    """Scale every parameter group's base rate (``initial_lr``, as torch's schedulers name it; saved
+    with the optimizer state, so a resumed run keeps its base) by ``factor``."""
+    for opt in optimizers.values():
+        for group in opt.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+            group["lr"] = group["initial_lr"] * factor

@@ -12,10 +12,11 @@ from typing import Any
 import torch
 
 from ..core.checkpoint import atomic_save, read_checkpoint
+from ..core.config import config_to_dict
 from ..models.base import unwrap
 from ..models.io import clean_state_dict, model_metadata
 from .ema import EMA
-from .errors import TrainingError
+from .errors import TrainingError, TrainingOptionError
 
 
 def _flatten_optimizer(name: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -94,3 +95,25 @@ def restore_training_state(
         raise TrainingError(f"{where}: damaged or foreign training checkpoint ({first}); "
                             "resume from an earlier checkpoint, or start a new run") from None
     return int(meta["step"])
+
+
+def load_initial_weights(model: torch.nn.Module, source: str) -> None:
+    """Fine-tuning: copy into ``model`` the weights of ``source`` (a model file, a training
+    checkpoint's EMA weights, or a shipped model's name), which must be the same registered model
+    with the same options; anything else is a :class:`TrainingOptionError` naming what differs."""
+    from ..loading import load  # models.io imports the registry; kept out of this module's import time
+
+    what = f"{{option:init_from={source}}}"
+    try:
+        donor = unwrap(load(source))
+    except (OSError, ValueError, KeyError) as e:
+        raise TrainingOptionError(f"{what}: cannot load it as a turbopix model ({e})") from None
+    base = unwrap(model)
+    if getattr(donor, "name", None) != base.name:
+        raise TrainingOptionError(f"{what} holds model {getattr(donor, 'name', type(donor).__name__)}, not {base.name}")
+    mine, theirs = config_to_dict(base.config), config_to_dict(donor.config)
+    differ = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+    if differ:
+        raise TrainingOptionError(f"{what}: its model options differ from this run's: "
+                                  + ", ".join(f"{k} {theirs.get(k)} there, {mine.get(k)} here" for k in differ))
+    base.load_state_dict(donor.state_dict())
