@@ -16,6 +16,7 @@ count tuned while training (the default, ``core/threads.py``).
     python benchmarks/train_throughput.py --steps 150 --rounds 5 [--data-root ../shared/data]
     python benchmarks/train_throughput.py --contention --rounds 3 --data-root ../shared/data
     python benchmarks/train_throughput.py --precision --rounds 3 --data-root ../shared/data
+    python benchmarks/train_throughput.py --precision --restorers --threads 1 --rounds 3 --data-root ../shared/data
 
 Part 3 (``--precision``): fp32 against bf16 autocast (``precision="bf16"``) for DCGAN (BCE with
 batch norm, and hinge with spectral norm), the MNIST VAE and the conv-VAE, interleaved rounds.
@@ -177,12 +178,23 @@ def part3(data, args) -> None:
         "vae": ("vae", VAE, args.vae_steps, 128, {}),
         "conv-vae": ("conv-vae", VAE, args.steps * 2, 128, {}),
     }
+    if args.restorers:  # the shipped restorers' recipes (tools/train_restorers.py), each on its own patches
+        cases = {
+            "dncnn 12x32, sigma 25": ("dncnn", {"depth": 12, "width": 32}, args.steps, 32,
+                                      {"data": "patches:train400?patch_size=40&degrade=noise:25&colour=grey"}),
+            "sr-fast x2": ("sr-fast", {"scale": 2}, args.steps * 2, 32,
+                           {"data": "patches:t91?patch_size=48&degrade=bicubic:2&colour=y"}),
+            "inpaint width 16": ("inpaint", {"width": 16, "channels": 3}, args.steps // 2, 16,
+                                 {"data": "patches:cbsd432_train?patch_size=64&degrade=mask:any&colour=rgb"}),
+        }
     rows = []
-    for name in ("dcgan", "vae"):  # bf16 kernels are built on first use (~20 s here): not part of any timing
-        turbopix_run(name, MODEL if name == "dcgan" else VAE, data, 3, 16, 0, cores, precision="bf16")
-    for label, (name, options, steps, batch, extra) in cases.items():
-        variants = {p: (lambda r, name=name, options=options, steps=steps, batch=batch, p=p:
-                        turbopix_run(name, options, data, steps, batch, r, cores, precision=p, **extra))
+    cores = args.threads or cores
+    for label, (name, options, steps, batch, extra) in cases.items():  # bf16 kernels are built on first use (~20 s)
+        extra = dict(extra)
+        source = load_dataset(extra.pop("data"), data_root=args.data_root) if "data" in extra else data
+        turbopix_run(name, options, source, 3, batch, 0, cores, precision="bf16")
+        variants = {p: (lambda r, name=name, options=options, steps=steps, batch=batch, p=p, source=source:
+                        turbopix_run(name, options, source, steps, batch, r, cores, precision=p, **extra))
                     for p in ("fp32", "bf16")}
         med = compare(variants, args.rounds, label)
         rows.append((label, steps, batch, med))
@@ -202,6 +214,9 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--contention", action="store_true", help="part 2: idle vs beside a busy process")
     p.add_argument("--precision", action="store_true", help="part 3: fp32 against bf16 autocast")
+    p.add_argument("--restorers", action="store_true", help="with --precision: the restorers (dncnn, sr-fast, inpaint) "
+                   "on their training patches instead of the generators")
+    p.add_argument("--threads", type=int, help="with --precision: torch threads (default: the usable cores)")
     p.add_argument("--data-root", default=None)
     args = p.parse_args()
     data = load_dataset("mnist", data_root=args.data_root)

@@ -29,6 +29,7 @@ import torch
 
 import turbopix
 from turbopix.core.atomic import atomic_write_text
+from turbopix.core.hashing import sha256_file
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "turbopix" / "weights"
 
@@ -43,6 +44,10 @@ class Recipe:
     lr: float = 1e-3
     note: str = ""
     validate_every: int | None = None  # steps between validations (and checkpoints); None: a fifth of the run
+    schedule: str = "constant"  # --lr-schedule: constant, or cosine decay to 0 over the run
+    precision: str = "fp32"  # bf16: autocast training steps (benchmarks/train_throughput.py --precision)
+    init_from: str | None = None  # a stage-2 recipe: start from the model another recipe trained (see _start_from)
+    ship_as: str | None = None  # the shipped name --ship writes, when not the recipe's own (a stage 2 replaces stage 1)
 
 
 NOISE = "patches:train400?patch_size=40&degrade=noise:{sigma}&colour=grey&val_split=0.05"
@@ -55,8 +60,12 @@ INPAINT = "patches:cbsd432_train?patch_size=64&degrade=mask:any&colour=rgb&val_s
 SMALL_DNCNN = {"depth": 12, "width": 32}  # ~84k parameters: trains in minutes on 2 cores
 
 RECIPES: dict[str, Recipe] = {
-    **{f"denoise-grey-s{s}": Recipe("dncnn", NOISE.format(sigma=s), 1500, 16, SMALL_DNCNN,
-                                    note="DnCNN-S layout, 12 layers of 32 channels") for s in (15, 25, 50)},
+    # sigma 25 from scratch; 15 and 50 start from it (a denoiser for one sigma is a good start for another)
+    "denoise-grey-s25": Recipe("dncnn", NOISE.format(sigma=25), 12000, 32, SMALL_DNCNN, schedule="cosine", precision="bf16",
+                               validate_every=1000, note="DnCNN-S layout, 12 layers of 32 channels; ~35 min on one thread"),
+    **{f"denoise-grey-s{s}": Recipe("dncnn", NOISE.format(sigma=s), 4000, 32, SMALL_DNCNN, schedule="cosine", precision="bf16",
+                                    lr=5e-4, init_from="denoise-grey-s25", validate_every=500,
+                                    note="fine-tuned from denoise-grey-s25; ~12 min on one thread") for s in (15, 50)},
     "denoise-grey-blind": Recipe("dncnn", NOISE.format(sigma="0-55"), 3000, 16, {**SMALL_DNCNN, "noise_level": True},
                                  note="FFDNet-style sigma input"),
     **{f"denoise-colour-s{s}": Recipe("dncnn", COLOUR_NOISE.format(sigma=s), 1500, 16, SMALL_DNCNN) for s in (15, 25, 50)},
@@ -64,12 +73,29 @@ RECIPES: dict[str, Recipe] = {
     "deblock-grey": Recipe("dncnn", JPEG.format(colour="y"), 8000, 16, SMALL_DNCNN,
                            note="DnCNN-3 class, quality 10-40, on Y; 8000 steps = ~30 min on one thread"),
     "deblock-colour": Recipe("dncnn", JPEG.format(colour="rgb"), 3000, 16, SMALL_DNCNN),
-    **{f"sr-fast-x{s}": Recipe("sr-fast", SR.format(patch=24 * s, scale=s), 4000, 32, {"scale": s}) for s in (2, 3, 4)},
+    **{f"sr-fast-x{s}": Recipe("sr-fast", SR.format(patch=24 * s, scale=s), 12000, 32, {"scale": s}, schedule="cosine",
+                               precision="bf16", validate_every=1000) for s in (2, 3, 4)},
     **{f"sr-accurate-x{s}": Recipe("sr-accurate", SR.format(patch=24 * s, scale=s), 4000, 16, {"scale": s}) for s in (2, 3, 4)},
     "inpaint-colour": Recipe("inpaint", INPAINT, 13000, 16, {"width": 16, "channels": 3}, validate_every=1000,
                              note="gated-conv encoder-decoder (width 16, ~150k parameters), L1 on the hole; box + "
                                   "free-form masks; 300 steps took 51 s on one thread, so 13000 = ~40 min"),
+    # stage 2: the same data, the rate decayed along a cosine from half the stage-1 rate
+    "inpaint-colour-ft": Recipe("inpaint", INPAINT, 8000, 16, {"width": 16, "channels": 3}, lr=5e-4, schedule="cosine",
+                                init_from="inpaint-colour", ship_as="inpaint-colour", validate_every=1000,
+                                note="fine-tunes inpaint-colour with a cosine decay; ~25 min on one thread"),
 }
+
+
+def _start_from(name: str, out: Path) -> Path:
+    """The model a stage-2 recipe starts from: the best (else final) model of recipe ``name``'s run
+    under ``out``, or, when that run is not there, the weights turbopix ships under that name (the
+    file that run's ``--ship`` wrote). recipe.json records which file and its sha256."""
+    for candidate in (out / name / "best.safetensors", out / name / "model.safetensors", WEIGHTS / f"{name}.safetensors"):
+        if candidate.is_file():
+            if candidate.parent == WEIGHTS:
+                print(f"{name}: no run in {out / name}; starting from the shipped {candidate.name}")
+            return candidate
+    raise SystemExit(f"recipe {name!r} has no run in {out / name} and no shipped weights: train it first")
 
 
 def train_recipe(name: str, out: Path, *, steps: int | None, threads: int, seed: int, ship: bool,
@@ -77,11 +103,13 @@ def train_recipe(name: str, out: Path, *, steps: int | None, threads: int, seed:
     recipe = recipe or RECIPES[name]  # other recipe scripts (train_enhancer.py) pass their own
     run = out / name
     steps = steps or recipe.steps
+    init = _start_from(recipe.init_from, out) if recipe.init_from else None
     start = time.perf_counter()
     result = turbopix.train(
         recipe.model, recipe.data, out=run, model_options=dict(recipe.model_options), steps=steps,
         batch_size=recipe.batch_size, lr=recipe.lr, seed=seed, threads=threads, log_every=50,
         ckpt_every=recipe.validate_every or max(steps // 5, 1), sample_every=0,
+        lr_schedule=recipe.schedule, init_from=str(init) if init else None, precision=recipe.precision,
     )
     seconds = time.perf_counter() - start
     rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line]
@@ -90,13 +118,15 @@ def train_recipe(name: str, out: Path, *, steps: int | None, threads: int, seed:
     top = max(val, key=lambda r: r["val_psnr"]) if val else None
     record = {"name": name, "recipe": asdict(recipe), "steps": steps, "threads": threads, "seed": seed,
               "wall_seconds": round(seconds, 1), "torch": torch.__version__,
+              "init_from": {"path": str(init), "sha256": sha256_file(init)} if init else None,
               "final_val_psnr": val[-1]["val_psnr"] if val else None,
               "final_val_psnr_input": val[-1].get("val_psnr_input") if val else None,
               "best_val_psnr": top["val_psnr"] if top else None, "best_step": top["step"] if top else None,
-              "shipped": ("best.safetensors" if best.is_file() else "model.safetensors") if ship else None}
+              "shipped": ("best.safetensors" if best.is_file() else "model.safetensors") if ship else None,
+              "shipped_as": (recipe.ship_as or name) if ship else None}
     atomic_write_text(run / "recipe.json", json.dumps(record, indent=2))
     if ship:  # the validation-selected model when the run kept one, else the final one
-        shutil.copyfile(best if best.is_file() else result.model_path, WEIGHTS / f"{name}.safetensors")
+        shutil.copyfile(best if best.is_file() else result.model_path, WEIGHTS / f"{recipe.ship_as or name}.safetensors")
     return record
 
 

@@ -1,0 +1,67 @@
+"""tools/train_restorers.py: a stage-2 recipe starts from stage 1's model and records which file."""
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import turbopix
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def script():
+    spec = importlib.util.spec_from_file_location("train_restorers", ROOT / "tools" / "train_restorers.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their annotations through sys.modules
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules[spec.name]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(0)
+    for i in range(20):
+        Image.fromarray(rng.integers(0, 256, (6, 6), dtype=np.uint8)).resize((36, 36), Image.BILINEAR).save(root / f"{i}.png")
+    return root
+
+
+def test_every_stage_2_recipe_names_an_existing_recipe(script):
+    for name, recipe in script.RECIPES.items():
+        assert recipe.init_from is None or recipe.init_from in script.RECIPES, name
+        assert recipe.schedule in ("constant", "cosine") and recipe.precision in ("fp32", "bf16"), name
+
+
+def test_stage_2_starts_from_stage_1_and_records_the_file(script, folder, tmp_path, monkeypatch):
+    monkeypatch.setattr(script, "WEIGHTS", tmp_path / "weights")  # never the package's shipped files
+    (tmp_path / "weights").mkdir()
+    data = f"patches:{folder}?patch_size=12&degrade=noise:25&colour=grey&val_split=0.2"
+    small = {"depth": 3, "width": 4}
+    one = script.Recipe("dncnn", data, 6, 4, small, validate_every=3)
+    two = script.Recipe("dncnn", data, 4, 4, small, lr=1e-12, schedule="cosine", init_from="one", ship_as="one")
+    script.train_recipe("one", tmp_path / "runs", steps=None, threads=1, seed=0, ship=False, recipe=one)
+    record = script.train_recipe("two", tmp_path / "runs", steps=None, threads=1, seed=0, ship=True, recipe=two)
+    start = tmp_path / "runs" / "one" / "best.safetensors"
+    assert record["init_from"]["path"] == str(start) and len(record["init_from"]["sha256"]) == 64
+    assert record["shipped_as"] == "one" and (tmp_path / "weights" / "one.safetensors").is_file()
+    # a vanishing rate: stage 2's weights are stage 1's (batch-norm statistics still move, so weights only)
+    a = dict(turbopix.load(start).named_parameters())
+    b = dict(turbopix.load(tmp_path / "weights" / "one.safetensors").named_parameters())
+    assert all(torch.allclose(a[k], b[k], atol=1e-9) for k in a)
+    assert json.loads((tmp_path / "runs" / "two" / "run.json").read_text())["train"]["lr_schedule"] == "cosine"
+
+
+def test_stage_2_without_stage_1_is_a_clear_error(script, tmp_path, monkeypatch):
+    monkeypatch.setattr(script, "WEIGHTS", tmp_path / "weights")
+    with pytest.raises(SystemExit, match="'one' has no run .* and no shipped weights: train it first"):
+        script._start_from("one", tmp_path / "runs")
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "one.safetensors").write_bytes(b"x")
+    assert script._start_from("one", tmp_path / "runs") == tmp_path / "weights" / "one.safetensors"
