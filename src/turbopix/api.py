@@ -82,7 +82,8 @@ def _train(
         data = load_dataset(data, split="train", data_root=data_root, image_size=size,
                             channels=model_options.get("channels"), skip_bad=skip_bad)
     if isinstance(model, str):
-        model_options.setdefault("image_size", data.image_size)
+        if data.image_size is not None:  # None: whole images of any size (a fully convolutional restorer)
+            model_options.setdefault("image_size", data.image_size)
         model_options.setdefault("channels", data.channels)
         if conditional:
             if not data.num_classes:

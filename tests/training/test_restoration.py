@@ -78,3 +78,17 @@ def test_noise_level_models_train_on_sigma_batches(folder, tmp_path):
     train(model, data, TrainConfig(steps=6, ckpt_every=0, **FAST), tmp_path / "run")
     rows = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert "val_psnr" in rows[-1]
+
+
+def test_whole_images_without_patch_size_train_or_say_why(tmp_path):
+    rng = np.random.default_rng(0)
+    for i, side in enumerate((20, 20, 28, 28, 20)):
+        (tmp_path / "photos").mkdir(exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (side, side), dtype=np.uint8)).save(tmp_path / "photos" / f"{i}.png")
+    data = f"patches:{tmp_path / 'photos'}?degrade=noise:25&colour=grey&val_split=0.2"  # no patch_size: each image whole
+    import turbopix
+    run = turbopix.train("dncnn", data, out=tmp_path / "one", steps=2, model_options={"depth": 3, "width": 4}, **dict(FAST, batch_size=1))
+    assert run.steps == 2 and "val_psnr" in (tmp_path / "one" / "log.jsonl").read_text()  # preview and validation too
+    from turbopix.data.errors import DataError
+    with pytest.raises(DataError, match="differ in size .* set patch_size to crop them alike"):
+        turbopix.train("dncnn", data, out=tmp_path / "three", steps=2, model_options={"depth": 3, "width": 4}, **dict(FAST, batch_size=3))

@@ -105,7 +105,8 @@ class RestorationTask(Task):
 
     def preview(self, model: nn.Module, data: Dataset) -> Grid:
         """Input, output and target of fixed training examples, one row each."""
-        n = min(PREVIEW_EXAMPLES, len(data))
+        # whole images of different sizes (no patch_size) do not stack: then one example
+        n = min(PREVIEW_EXAMPLES, len(data)) if getattr(data, "image_size", None) is not None else 1
         b = data.batch(torch.arange(n), torch.Generator().manual_seed(0))
         device = next(model.parameters()).device
         out = model.infer(**_inputs(model, b, device)).cpu()
@@ -125,8 +126,9 @@ class RestorationTask(Task):
     def validation_batches(self, data: Dataset) -> Iterator[Batch]:
         """The test split's batches, at most ``VALIDATION_EXAMPLES`` examples; none without a split."""
         test = self.test_data(data)
-        for start in range(0, min(len(test), VALIDATION_EXAMPLES) if test is not None else 0, VALIDATION_BATCH):
-            yield test.batch(torch.arange(start, min(start + VALIDATION_BATCH, len(test), VALIDATION_EXAMPLES)))
+        step = VALIDATION_BATCH if getattr(test, "image_size", None) is not None else 1  # whole images: one at a time
+        for start in range(0, min(len(test), VALIDATION_EXAMPLES) if test is not None else 0, step):
+            yield test.batch(torch.arange(start, min(start + step, len(test), VALIDATION_EXAMPLES)))
 
     @torch.no_grad()
     def validate(self, model: nn.Module, data: Dataset) -> dict[str, float]:
