@@ -72,6 +72,7 @@ def test_showcases_write_rows_scores_and_pictures(tmp_path):
         assert f"applications/{r['picture']}" in page
     assert "Skipped" not in page and "PSNR gamma" in page and "class preservation" in page
     assert "PSNR biharmonic" in page and "JPEG deblocking, quality 10" in page and "PSNR on the hole only" in page
+    assert page.count("2 crops show the methods, they do not rank them: docs/restoration.md compares them") == 2
 
 
 def test_missing_data_is_skipped_with_a_reason(tmp_path, monkeypatch):

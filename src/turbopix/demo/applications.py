@@ -320,8 +320,9 @@ def _restore_html(r: dict[str, Any]) -> list[str]:
         verdict = (f"The shipped model is {gap:.2f} dB above the baseline in mean PSNR." if gap > 0 else
                    f"<b>The classical baseline beats the shipped model here: its mean PSNR is {-gap:.2f} dB higher.</b>")
         parts.append(f"<p>The last column is the classical <code>{e(base)}</code> baseline on the same inputs, "
-                     f"through the same pipeline. {verdict} ({e(r.get('discussed', 'docs/applications.md'))} discusses why, on all "
-                     f"of {e(r['test_set'])}, beside the other baselines.)</p>")
+                     f"through the same pipeline. {verdict} ({len(r['images'])} crops show the methods, they do not rank them: "
+                     f"{e(r.get('discussed', 'docs/applications.md'))} compares them on all of {e(r['test_set'])}, beside "
+                     "the other baselines, and discusses why.)</p>")
     elif "baseline_missing" in r:
         parts.append(f"<p>{e(r['baseline_missing'])}.</p>")
     columns = 3 + bool(base)
