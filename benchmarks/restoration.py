@@ -55,7 +55,7 @@ from turbopix.data.masks import MASKS
 from turbopix.data.resize import imresize
 from turbopix.data.images import is_image_file
 from turbopix.data.testsets import denoising_pairs, jpeg_pairs, load_255, sr_pairs
-from turbopix.metrics.paired import psnr, ssim
+from turbopix.metrics.paired import masked_scores, psnr, ssim
 from turbopix.pipelines.classical import CLASSICAL
 from turbopix.pipelines.restore import model_method
 
@@ -133,22 +133,6 @@ def deblocking(data: Path, deblocker: Path, qualities=QUALITIES) -> dict:
                                    "images": len(v["psnr"]), "seconds": round(seconds, 1) if label != "JPEG input" else 0.0}
                            for label, v in rows.items()}
     return results
-
-
-def masked_scores(out: torch.Tensor, clean: torch.Tensor, mask: torch.Tensor) -> dict[str, float]:
-    """PSNR (peak 255), SSIM and L1 (0-255) of (1, C, H, W) 0-255 images on the pixels where the
-    (1, 1, H, W) ``mask`` is 1, all channels. SSIM: scikit-image's Gaussian SSIM map of the whole
-    crop (sigma 1.5, its reflect padding at the border), averaged over the hole's pixels."""
-    from skimage.metrics import structural_similarity
-
-    hole = mask[0, 0].bool().numpy()
-    a, b = out[0].double().permute(1, 2, 0).numpy(), clean[0].double().permute(1, 2, 0).numpy()
-    diff = (a - b)[hole]
-    mse = float(np.mean(diff**2))
-    _, ssim_map = structural_similarity(a, b, data_range=255.0, channel_axis=-1, gaussian_weights=True, sigma=1.5,
-                                        use_sample_covariance=False, full=True)
-    return {"psnr": float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse),
-            "ssim": float(ssim_map[hole].mean()), "l1": float(np.mean(np.abs(diff)))}
 
 
 def inpainting_crops(folder: Path, seed: int, *, size: int = INPAINT_CROP, per_image: int = INPAINT_CROPS):

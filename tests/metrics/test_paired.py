@@ -20,7 +20,7 @@ from torchmetrics.functional.image import multiscale_structural_similarity_index
 
 from turbopix.core.colour import rgb_to_y
 from turbopix.data.images import read_image, to_unit_float
-from turbopix.metrics.paired import MS_SSIM_WEIGHTS, ImageTooSmallError, ms_ssim, psnr, ssim
+from turbopix.metrics.paired import MS_SSIM_WEIGHTS, ImageTooSmallError, masked_psnr, masked_scores, ms_ssim, psnr, ssim
 from turbopix.core.registry import METRICS
 
 TOL = 1e-4  # agreement required with the references (we measure ~1e-6 dB for PSNR, ~1e-15 for SSIM)
@@ -269,3 +269,20 @@ def test_ms_ssim_matches_numpy_reference_on_real_images(shared_data: Path, relpa
     # and averages channels before the powers (we measure 3e-5..1.3e-4). float32: its float64 is slow.
     tm_value = multiscale_structural_similarity_index_measure(dist[None].float(), ref[None].float(), data_range=1.0)
     assert abs(values[1] - tm_value.item()) < 1e-3
+
+
+def test_masked_psnr_is_on_the_hole_only_all_channels() -> None:
+    rng = np.random.default_rng(0)
+    clean = rng.integers(0, 256, (24, 30, 3)).astype(np.float64)
+    out = np.clip(clean + rng.normal(0, 15, clean.shape), 0, 255).round()
+    hole = np.zeros((24, 30), bool)
+    hole[4:15, 6:20] = True
+    t = lambda a: torch.from_numpy(a).permute(2, 0, 1)[None].float()  # noqa: E731
+    mask = torch.from_numpy(hole)[None, None].float()
+    expected = 10 * np.log10(255**2 / np.mean((out - clean)[hole] ** 2))  # every channel of the hole, nothing else
+    assert masked_psnr(t(out), t(clean), mask) == pytest.approx(expected, abs=1e-4)
+    outside = out.copy()
+    outside[~hole] = 0
+    assert masked_psnr(t(outside), t(clean), mask) == masked_psnr(t(out), t(clean), mask)
+    assert masked_psnr(t(clean), t(clean), mask) == float("inf")
+    assert masked_scores(t(out), t(clean), mask)["psnr"] == masked_psnr(t(out), t(clean), mask)  # one computation

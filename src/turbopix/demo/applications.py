@@ -3,9 +3,9 @@ saw, before/after crops with their PSNR, a style transfer and a translation.
 
 Each restoration showcase takes the first ``IMAGES`` images of a test set under the data root, cuts
 a centre crop of ``CROP`` pixels, degrades it, runs the shipped model (and, where one is named, a
-classical baseline) through the same code as ``turbopix denoise`` / ``upscale`` / ``enhance``
-(``pipelines/restore.py``: colour handling, tiling) and measures PSNR of the degraded input and of
-each output against the clean crop. The style showcase runs the shipped styles through the code of
+classical baseline) through the same code as ``turbopix denoise`` / ``upscale`` / ``deblock`` /
+``inpaint`` / ``enhance`` (``pipelines/restore.restore_array``: colour handling, tiling, masks) and
+measures PSNR of the degraded input and of each output against the clean crop. The style showcase runs the shipped styles through the code of
 ``turbopix stylize``; the translation showcase trains its model (``translation.py``). A showcase
 whose data is not in the data root is skipped with a note: the demo still runs (it downloads
 MNIST, not the test sets).
@@ -18,6 +18,25 @@ How the numbers are computed (also shown in the report):
 - super-resolution: the low-resolution image is the MATLAB-bicubic downscale of the crop (rounded to
   8 bits, ``data/resize.py``); "before" is its MATLAB-bicubic upscale; PSNR on Y (BT.601), border
   crop = scale, as SR papers report;
+- JPEG deblocking: the colour crop of a LIVE1 image saved as JPEG by Pillow at quality
+  ``JPEG_QUALITY`` (the ``jpeg:Q`` degradation, the encoder ``benchmarks/restoration.py``'s jpeg
+  section uses: libjpeg's IJG tables scaled by the quality, Pillow's default 4:2:0 chroma
+  subsampling) and decoded to 8-bit RGB = the input. The shipped ``deblock-grey`` is a grey (Y)
+  model, so, as ``turbopix deblock`` does on a colour file, it runs on the Y of YCbCr (MATLAB BT.601)
+  of the decoded RGB and the decoded Cb and Cr are put back unchanged (their blocking and chroma
+  blur stay; the pictures show them). PSNR on Y only (MATLAB BT.601 of the 8-bit RGB, float, peak
+  255), no border crop, of the decoded JPEG ("before") and of the output against the clean crop. The
+  benchmark instead compresses the grey 8-bit Y itself (one channel), so its numbers are close but
+  not the same protocol;
+- inpainting: one mask per colour CBSD68 crop, drawn by ``turbopix.data.masks`` (``box_mask`` for
+  the box showcase, ``free_form_mask`` for the free-form one) from numpy ``default_rng([0, i, k])``
+  for image i (k = 0 box, 1 free-form); the hole is set to mid-grey (8-bit 128, ``MASK_FILL``
+  rounded) = the input and "before" (no method reads the hole's pixels). The shipped
+  ``inpaint-colour`` and the classical ``biharmonic`` (scikit-image; the best classical method of
+  the benchmark) both get that image and the mask through ``restore_array``, as ``turbopix inpaint
+  --mask`` does. PSNR on the hole only: ``turbopix.metrics.paired.masked_psnr``, the benchmark's
+  computation (one MSE over the three RGB channels of the masked pixels, peak 255). Without
+  scikit-image the baseline column is left out with a note;
 - low-light enhancement: the colour crop darkened by the ``lowlight`` degradation (``data/degrade.py``;
   numpy ``default_rng([0, i])`` for image i, as ``benchmarks/enhancement.py``), enhanced by the
   shipped Zero-DCE++ and by the classical adaptive ``gamma``; PSNR on RGB, peak 255, no border crop;
@@ -40,9 +59,12 @@ from ..core.colour import convert_colour
 from ..data.degrade import parse_degradations
 from ..data.folder import list_images
 from ..data.images import read_image
+from ..data.masks import MASKS
 from ..data.resize import imresize
 from ..data.sources import resolve_data_root
-from ..metrics.paired import psnr
+from ..data.degrade import MASK_FILL
+from ..metrics.paired import masked_psnr, psnr
+from ..pipelines.classical import MissingExtraError
 from ..pipelines.restore import resolve_method, restore_array
 from ..pipelines.stylize import StylizeConfig, resolve_style, shipped_style
 from ..sampling import save_image
@@ -53,6 +75,8 @@ CROP = 96  # divisible by every SR scale
 STYLE_CONTENT = "fast_neural_style/content-images/amber.jpg"  # under the data root; a test image
 STYLES = ("candy", "mosaic")  # the shipped style models
 STYLE_SIZE = 256  # longer side of the content, in pixels
+JPEG_QUALITY = 10  # the hardest of the ARCNN qualities (10/20/30/40)
+HOLE_FILL = int(np.floor(MASK_FILL + 0.5))  # mid-grey on 8 bits: what the inpainting input holds in its hole
 
 
 @dataclass(frozen=True)
@@ -63,17 +87,19 @@ class Showcase:
     model: str  # a shipped model name
     task: str  # the restore task (pipelines/restore.py)
     how: str  # how inputs and PSNR are made, in words, for the report
-    degrade: Callable[[np.ndarray, int], np.ndarray]  # clean crop (H, W, C) uint8, index -> model input
+    degrade: Callable[[np.ndarray, int, np.ndarray | None], np.ndarray]  # clean crop (H, W, C) uint8, index, mask -> model input
     before: Callable[[np.ndarray], np.ndarray]  # model input -> the "before" picture, at the clean size
-    score: Callable[[np.ndarray, np.ndarray], float]  # (picture, clean) -> PSNR
+    score: Callable[[np.ndarray, np.ndarray, np.ndarray | None], float]  # (picture, clean, mask) -> PSNR
     grey: bool = False
     scale: int = 1
     sigma: float | None = None
     baseline: str | None = None  # a classical method of the same task, run and scored beside the model
+    mask: Callable[[int, int, int], np.ndarray] | None = None  # (height, width, index) -> (H, W) bool, True = missing
+    discussed: str = "docs/applications.md"  # where the whole-test-set comparison with the baseline is
 
 
 def _noisy(sigma: float) -> Callable[[np.ndarray, int], np.ndarray]:
-    def degrade(clean: np.ndarray, i: int) -> np.ndarray:
+    def degrade(clean: np.ndarray, i: int, mask: np.ndarray | None = None) -> np.ndarray:
         noise = np.random.default_rng([0, i]).standard_normal(clean.shape) * sigma
         return np.clip(np.floor(clean + noise + 0.5), 0, 255).astype(np.uint8)
     return degrade
@@ -88,20 +114,46 @@ def _chw(x: np.ndarray) -> torch.Tensor:
 
 
 def _downscale(scale: int) -> Callable[[np.ndarray, int], np.ndarray]:
-    return lambda clean, i: _hwc(imresize(_chw(clean), 1 / scale, round_output=True))
+    return lambda clean, i, mask=None: _hwc(imresize(_chw(clean), 1 / scale, round_output=True))
 
 
 def _upscale(scale: int) -> Callable[[np.ndarray], np.ndarray]:
     return lambda low: _hwc(imresize(_chw(low), scale, round_output=True))
 
 
-def _lowlight(clean: np.ndarray, i: int) -> np.ndarray:
+def _lowlight(clean: np.ndarray, i: int, mask: np.ndarray | None = None) -> np.ndarray:
     dark, _ = parse_degradations("lowlight")(_chw(clean), np.random.default_rng([0, i]))  # 8-bit values
     return _hwc(dark)
 
 
-def _psnr(*, y: bool = False, crop: int = 0) -> Callable[[np.ndarray, np.ndarray], float]:
-    return lambda a, b: psnr(_chw(a)[None], _chw(b)[None], data_range=255.0, y_channel=y, crop=crop).item()
+def _psnr(*, y: bool = False, crop: int = 0) -> Callable[[np.ndarray, np.ndarray, np.ndarray | None], float]:
+    return lambda a, b, mask=None: psnr(_chw(a)[None], _chw(b)[None], data_range=255.0, y_channel=y, crop=crop).item()
+
+
+def _jpeg(quality: int) -> Callable[[np.ndarray, int, np.ndarray | None], np.ndarray]:
+    encode = parse_degradations(f"jpeg:{quality}")  # Pillow, as benchmarks/restoration.py's jpeg section
+
+    def degrade(clean: np.ndarray, i: int, mask: np.ndarray | None = None) -> np.ndarray:
+        compressed, _ = encode(_chw(clean), np.random.default_rng(0))  # a fixed quality draws nothing
+        return _hwc(compressed)
+    return degrade
+
+
+def _mask(kind: str) -> Callable[[int, int, int], np.ndarray]:
+    k = ("box", "free").index(kind)
+    return lambda height, width, i: MASKS[kind](height, width, np.random.default_rng([0, i, k])) > 0.5
+
+
+def _fill_hole(clean: np.ndarray, i: int, mask: np.ndarray | None) -> np.ndarray:
+    return np.where(mask[..., None], np.uint8(HOLE_FILL), clean)
+
+
+def _hole_psnr(picture: np.ndarray, clean: np.ndarray, mask: np.ndarray | None) -> float:
+    return masked_psnr(_chw(picture)[None], _chw(clean)[None], torch.from_numpy(mask)[None, None].float())
+
+
+_INPAINT_HOW = ("the hole set to mid-grey (8-bit 128) = before; shipped model and classical biharmonic through the code "
+                "of turbopix inpaint --mask; PSNR on the hole only (RGB, peak 255, turbopix.metrics.paired.masked_psnr)")
 
 
 SHOWCASES = [
@@ -111,6 +163,20 @@ SHOWCASES = [
     Showcase("upscale", "Super-resolution x2", "set5/HR", "sr-fast-x2", "sr",
              "MATLAB-bicubic downscale x2 (8-bit); before = MATLAB-bicubic upscale; PSNR on Y, border crop 2",
              _downscale(2), _upscale(2), _psnr(y=True, crop=2), scale=2),
+    Showcase("deblock", f"JPEG deblocking, quality {JPEG_QUALITY} (colour, scored on Y)", "live1", "deblock-grey", "deblock",
+             f"the colour crop saved as JPEG by Pillow at quality {JPEG_QUALITY} (IJG tables, 4:2:0 chroma) and decoded; "
+             "the grey model runs on Y (MATLAB BT.601) and keeps the decoded Cb and Cr, as turbopix deblock does on a "
+             "colour file; PSNR on Y only, no border crop",
+             _jpeg(JPEG_QUALITY), lambda jpeg: jpeg, _psnr(y=True)),
+    Showcase("inpaint-box", "Inpainting, box masks", "cbsd68", "inpaint-colour", "inpaint",
+             "one box mask per crop (turbopix.data.masks.box_mask, numpy default_rng([0, i, 0]) for image i), " + _INPAINT_HOW,
+             _fill_hole, lambda given: given, _hole_psnr, baseline="biharmonic", mask=_mask("box"),
+             discussed="docs/restoration.md"),
+    Showcase("inpaint-free", "Inpainting, free-form masks", "cbsd68", "inpaint-colour", "inpaint",
+             "one free-form mask per crop (DeepFill v2 brush strokes, turbopix.data.masks.free_form_mask, numpy "
+             "default_rng([0, i, 1]) for image i), " + _INPAINT_HOW,
+             _fill_hole, lambda given: given, _hole_psnr, baseline="biharmonic", mask=_mask("free"),
+             discussed="docs/restoration.md"),
     Showcase("enhance", "Low-light enhancement", "cbsd68", "enhance-zero-dce", "enhance",
              "synthetic low light (the lowlight degradation: exposure 0.05-0.3 of the light, shot and read noise, "
              "8-bit); PSNR on RGB, no border crop",
@@ -134,20 +200,29 @@ def run_showcase(case: Showcase, folder: Path, out: Path) -> dict[str, Any]:
     """Degrade, restore and score the first images of ``folder``; saves clean | before | after
     (| baseline) rows."""
     method = resolve_method(case.model, case.task, scale=case.scale, sigma=case.sigma)
-    baseline = None if case.baseline is None else resolve_method(case.baseline, case.task, scale=case.scale)
+    baseline, missing = None, None
+    if case.baseline is not None:
+        try:
+            baseline = resolve_method(case.baseline, case.task, scale=case.scale)
+        except ImportError as e:  # an optional extra (scikit-image, OpenCV, bm3d) is not installed
+            missing = str(e) if isinstance(e, MissingExtraError) else f"{e}: pip install 'turbopix[classical]'"
+            print(f"   classical {case.baseline} baseline not run: {missing}")
     names = list_images(folder)[0][:IMAGES]
     rows, items = [], []
     for i, name in enumerate(names):
         clean = _crop(read_image(folder / name), CROP)
         clean = _as_grey(clean) if case.grey else clean
-        given = case.degrade(clean, i)
+        mask = None if case.mask is None else case.mask(*clean.shape[:2], i)
+        given = case.degrade(clean, i, mask)
         before = case.before(given)
-        after = restore_array(method, given, sigma=case.sigma, name=name)
-        item = {"image": name, "before": case.score(before, clean), "after": case.score(after, clean)}
+        after = restore_array(method, given, sigma=case.sigma, mask=mask, name=name)
+        item = {"image": name, "before": case.score(before, clean, mask), "after": case.score(after, clean, mask)}
+        if mask is not None:
+            item["hole_fraction"] = float(mask.mean())
         row = [clean, before, after]
         if baseline is not None:
-            classical = restore_array(baseline, given, sigma=case.sigma, name=name)
-            item["baseline"] = case.score(classical, clean)
+            classical = restore_array(baseline, given, sigma=case.sigma, mask=mask, name=name)
+            item["baseline"] = case.score(classical, clean, mask)
             row.append(classical)
         items.append(item)
         rows.append(np.concatenate([np.repeat(r, 3, -1) if r.shape[-1] == 1 else r for r in row], axis=1))
@@ -157,7 +232,9 @@ def run_showcase(case: Showcase, folder: Path, out: Path) -> dict[str, Any]:
     result = {"key": case.key, "title": case.title, "kind": "restore", "model": case.model, "test_set": case.test_set,
               "how": case.how, "images": items, "before": mean("before"), "after": mean("after"), "picture": picture.name}
     if baseline is not None:
-        result.update(baseline=case.baseline, baseline_psnr=mean("baseline"))
+        result.update(baseline=case.baseline, baseline_psnr=mean("baseline"), discussed=case.discussed)
+    elif missing is not None:
+        result["baseline_missing"] = f"the classical {case.baseline} baseline was not run ({missing})"
     return result
 
 
@@ -243,8 +320,11 @@ def _restore_html(r: dict[str, Any]) -> list[str]:
         verdict = (f"The shipped model is {gap:.2f} dB above the baseline in mean PSNR." if gap > 0 else
                    f"<b>The classical baseline beats the shipped model here: its mean PSNR is {-gap:.2f} dB higher.</b>")
         parts.append(f"<p>The last column is the classical <code>{e(base)}</code> baseline on the same inputs, "
-                     f"through the same pipeline. {verdict} (docs/applications.md discusses why, on all of "
-                     f"{e(r['test_set'])}, beside the other baselines.)</p>")
+                     f"through the same pipeline. {verdict} ({len(r['images'])} crops show the methods, they do not rank them: "
+                     f"{e(r.get('discussed', 'docs/applications.md'))} compares them on all of {e(r['test_set'])}, beside "
+                     "the other baselines, and discusses why.)</p>")
+    elif "baseline_missing" in r:
+        parts.append(f"<p>{e(r['baseline_missing'])}.</p>")
     columns = 3 + bool(base)
     parts.append(f"<table><tr>{head}</tr>{cells}{mean}</table>"
                  f"<img src='applications/{e(r['picture'])}' width='{144 * columns}'>")

@@ -57,12 +57,21 @@ SSIM over the reflect-padded border too and averages channels *before* taking po
 ours by ~1e-4); we keep one definition of the valid region for SSIM and MS-SSIM.
 
 Batches: ``reduction="mean"`` (default) averages the per-image values; ``"none"`` returns them, shape (N,).
+
+Masked region (inpainting: score the hole only), one image at a time, 0-255 scale:
+``masked_psnr(out, clean, mask)`` is ``10 log10(255^2 / MSE)`` with the MSE over every channel of the
+pixels where the (1, 1, H, W) ``mask`` is 1 (nothing outside the hole enters; ``+inf`` when they are
+equal there); ``masked_scores`` adds L1 (mean absolute difference on 0-255, same pixels) and SSIM
+(scikit-image's Gaussian SSIM map of the whole image, sigma 1.5, its reflect padding at the border,
+averaged over the hole's pixels; needs scikit-image). ``benchmarks/restoration.py`` (inpainting) and
+the demo's inpainting showcase use them.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -250,3 +259,32 @@ def ms_ssim(
         if not last:
             x, y = F.avg_pool2d(x, 2), F.avg_pool2d(y, 2)
     return _reduce(result.mean(dim=1), reduction)
+
+
+# --------------------------------------------------------------------------- masked region (inpainting)
+
+
+def _hole(out: torch.Tensor, clean: torch.Tensor, mask: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(hole (H, W) bool, out and clean as (H, W, C) float64)."""
+    a, b = out[0].double().permute(1, 2, 0).numpy(), clean[0].double().permute(1, 2, 0).numpy()
+    return mask[0, 0].bool().numpy(), a, b
+
+
+def masked_psnr(out: torch.Tensor, clean: torch.Tensor, mask: torch.Tensor) -> float:
+    """PSNR (peak 255) of (1, C, H, W) 0-255 images on the pixels where the (1, 1, H, W) ``mask``
+    is 1, all channels: one MSE over the hole's C * (hole pixels) values; ``inf`` if equal there."""
+    hole, a, b = _hole(out, clean, mask)
+    mse = float(np.mean((a - b)[hole] ** 2))
+    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+
+
+def masked_scores(out: torch.Tensor, clean: torch.Tensor, mask: torch.Tensor) -> dict[str, float]:
+    """PSNR (:func:`masked_psnr`), SSIM and L1 (0-255) of (1, C, H, W) 0-255 images on the pixels
+    where the (1, 1, H, W) ``mask`` is 1, all channels. SSIM: scikit-image's Gaussian SSIM map of the
+    whole crop (sigma 1.5, its reflect padding at the border), averaged over the hole's pixels."""
+    from skimage.metrics import structural_similarity
+
+    hole, a, b = _hole(out, clean, mask)
+    _, ssim_map = structural_similarity(a, b, data_range=255.0, channel_axis=-1, gaussian_weights=True, sigma=1.5,
+                                        use_sample_covariance=False, full=True)
+    return {"psnr": masked_psnr(out, clean, mask), "ssim": float(ssim_map[hole].mean()), "l1": float(np.mean(np.abs((a - b)[hole])))}
