@@ -22,7 +22,7 @@ import turbopix
 from turbopix.accel.lower import lower_for_inference
 from turbopix.accel.quality import restoration_psnr
 from turbopix.accel.quantize import calibration_batches, quantize_int8
-from turbopix.accel.recipe import _calibration_data
+from turbopix.accel.recipe import calibration_data
 from turbopix.accel.runtimes import OpenVINORunner
 from turbopix.data.resize import imresize
 from turbopix.data.sources import resolve_folder
@@ -56,7 +56,7 @@ def main() -> None:
     if scale < 2:
         ap.error(f"{args.model} is not a super-resolution model (no scale >= 2); this script scores SR models")
     exported, _ = lower_for_inference(model)
-    data, spec = _calibration_data(model, "auto", None)
+    data, spec = calibration_data(model, "auto", None)
     pairs = training_pairs(scale, args.images)
     with torch.no_grad():
         base = restoration_psnr(lambda i: model.infer(**i), pairs)

@@ -56,9 +56,9 @@ def test_probe_says_why_without_a_protocol(tmp_path):
 def test_int8_auto_calibration_reads_the_restorers_training_spec(tmp_path):
     """'auto' used to turn patches:...?colour=y into 'patches:train' (not a folder) and pass
     channels=1, which contradicts colour=y; the lazy spec is now loaded as recorded."""
-    from turbopix.accel.recipe import _calibration_data
+    from turbopix.accel.recipe import calibration_data
 
-    data, spec = _calibration_data(_tiny_sr(), "auto", _fake_root(tmp_path))
+    data, spec = calibration_data(_tiny_sr(), "auto", _fake_root(tmp_path))
     assert spec == SR_SPEC and data.batch(torch.arange(2))["image"].shape == (2, 1, 8, 8)
 
 

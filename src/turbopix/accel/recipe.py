@@ -202,7 +202,7 @@ def _build_runtime(model: ImageModel, steps: list[Step], folder: Path, checks: d
         from .quantize import calibration_batches, int8_layers, quantize_int8, save_openvino, weight_layers_in_int8
         from .runtimes import OpenVINORunner
 
-        data, spec = _calibration_data(model, cfg.calib, cfg.data_root)
+        data, spec = calibration_data(model, cfg.calib, cfg.data_root)
         log(f"quantizing to int8 with NNCF, calibrated on {cfg.calib_size} inputs ({spec or 'example inputs only'}) ...")
         qmodel = quantize_int8(exported, calibration_batches(model, data, n=cfg.calib_size),
                                keep_fp32=cfg.keep_fp32, bias_correction=cfg.bias_correction)
@@ -233,7 +233,7 @@ def _build_runtime(model: ImageModel, steps: list[Step], folder: Path, checks: d
     return {"kind": "torch", **flags, "label": f"torch-{label}"}
 
 
-def _calibration_data(model: ImageModel, calib: str | None, data_root: str | Path | None) -> tuple[Any, str | None]:
+def calibration_data(model: ImageModel, calib: str | None, data_root: str | Path | None) -> tuple[Any, str | None]:
     """The calibration dataset, shaped like the images the model reads, and its spec (None: none)."""
     from .quantize import image_input
 
