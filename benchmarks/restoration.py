@@ -666,7 +666,7 @@ def write_report(result: dict, path: Path) -> None:
         lines += [""] + inpaint_report(result["inpaint"], meta)[:-1]
     recipes = meta.get("recipes", [])
     shipped = ", ".join(f"`{rec['name']}`" for rec in recipes)
-    lines += ["", f"## Training (shipped preview weights: {shipped})", ""]
+    lines += ["", f"## Training (shipped preview weights: {shipped})", ""] if recipes else []
     for rec in recipes:
         lines.append(f"- `{rec['name']}`: model `{rec['recipe']['model']}` {rec['recipe']['model_options']}, data "
                      f"`{rec['recipe']['data']}` (a training set only; validation = `val_split` held out of it), "
