@@ -414,7 +414,9 @@ def inpaint_report(r: dict, meta: dict) -> list[str]:
         "per crop, then the mean over crops. Telea and Navier-Stokes: OpenCV `cv2.inpaint`, radius 3; biharmonic:",
         "scikit-image `inpaint_biharmonic`; mean fill: each channel's hole set to the mean of its known pixels.",
         f"Run {meta.get('inpaint_date', '?')}: `{meta.get('inpaint_command', '?')}`",
-        f"(model file sha256 {meta.get('inpainter_sha256', '?')[:12]}..., {meta.get('machine', '?')}).",
+        f"(model file sha256 {meta.get('inpainter_sha256', '?')[:12]}..., {meta.get('machine', '?')})."
+        + (f" **Partial: {r['box']['turbopix inpaint']['crops']} crops only (--limit).**"
+           if r["box"]["turbopix inpaint"]["crops"] < 68 * INPAINT_CROPS else ""),
         "",
         "| method | box PSNR / SSIM / L1 | free-form PSNR / SSIM / L1 | seconds (box / free) |",
         "|---|---|---|---|",
@@ -455,7 +457,8 @@ def jpeg_report(j: dict, meta: dict) -> list[str]:
         "compresses nothing (one model covers 10-40; outside that range the command prints a note); a colour file is",
         "deblocked on its Y and keeps its decoded Cb and Cr.",
         f"Run {meta.get('jpeg_date', '?')}: `{meta.get('jpeg_command', '?')}`",
-        f"(model file sha256 {meta.get('deblocker_sha256', '?')[:12]}..., {meta.get('machine', '?')}).",
+        f"(model file sha256 {meta.get('deblocker_sha256', '?')[:12]}..., {meta.get('machine', '?')})."
+        + (f" **Partial: the first {j[qs[0]][label]['images']} images only (--limit).**" if j[qs[0]][label]["images"] < 29 else ""),
         "",
         "| method | " + " | ".join(f"q{q} PSNR / SSIM" for q in qs) + " | seconds (all q) |",
         "|---|" + "---|" * len(qs) + "---|",

@@ -55,6 +55,7 @@ def test_jpeg_section_scores_the_input_as_numpy_and_pillow_do(bench, tmp_path):
     ours = result["10"]["turbopix tiny"]["psnr"]
     assert f"{ours - 28.96:+.2f}" in gap
     assert any(line.startswith("Reading (q10/30): tiny gains") for line in lines)
+    assert any(line.endswith("**Partial: the first 2 images only (--limit).**") for line in lines)  # LIVE1 has 29
 
 
 # ---------------------------------------------------------------- denoising and SR tables (tiny fake data)
