@@ -208,3 +208,20 @@ def test_results_written_before_rows_are_upgraded(bench):
     assert new["denoise"][1]["model"] == "denoise-grey-s25" and new["denoise"][1]["sha256"] is None
     assert [bench.row_key(r) for r in new["sr"]] == [("set5", 2, "bicubic"), ("set5", 2, "sr-fast")]
     assert "sigma" not in new["meta"] and "scale" not in new["meta"]
+
+
+def test_the_blind_model_runs_at_every_sigma_with_the_true_sigma(bench, tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "available", lambda: [])
+    _fake_data(tmp_path / "data")
+    blind = save(create_model("dncnn", channels=1, depth=3, width=4, noise_level=True), tmp_path / "blind.safetensors")
+    assert bench.slot_of(str(blind)) == "denoise-grey-blind"
+    result, report = _main(bench, tmp_path, "--sections", "denoise", "--sigmas", "15,50", "--sets", "set12", "--denoiser", blind)
+    rows = {r["sigma"]: r for r in result["denoise"] if r["method"] == "blind"}
+    assert sorted(rows) == [15, 50] and {r["model"] for r in rows.values()} == {"blind"}
+    model = bench.load_model(blind, "denoise")
+    pairs = bench.denoising_pairs(tmp_path / "data" / "set12", 50)
+    out = bench._run(model.method, pairs.inputs[0], sigma=50)  # the sigma the row at 50 gave the model
+    first = float(psnr(out, pairs.targets[0], data_range=255.0))
+    second = float(psnr(bench._run(model.method, pairs.inputs[1], sigma=50), pairs.targets[1], data_range=255.0))
+    assert rows[50]["psnr"] == pytest.approx((first + second) / 2, abs=1e-4)
+    assert "| turbopix `blind` (sha256 " in report and "| turbopix `denoise-grey-s15` | not trained | not trained | | |" in report
