@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,5 +14,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "restoration.py"
 def bench():
     spec = importlib.util.spec_from_file_location("restoration_benchmark", SCRIPT)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as an import does: dataclasses look their module up there
     spec.loader.exec_module(module)
-    return module
+    yield module
+    sys.modules.pop(spec.name, None)

@@ -9,6 +9,8 @@ and ``turbopix bench`` (the PSNR cost of an accelerated variant) compute the sam
 - **super-resolution** (:func:`sr_pairs`): the stored MATLAB-bicubic LR images
   (``LR_bicubic/X{s}/{name}x{s}.png`` beside ``HR/``, the Set5 layout), converted to MATLAB Y; the
   ground truth is the HR Y cropped to s times the LR size. Score on Y with a border crop of s.
+  B100 (:func:`b100_pairs`, the SelfExSR layout) stores its HR once, in ``image_SRF_3``: for scale
+  s the ground truth is the top-left crop HR[:s*h, :s*w] of it (h x w: the x s LR), as BasicSR does.
 - **JPEG artifact removal** (:func:`jpeg_pairs`, LIVE1 / Classic5, the ARCNN and DnCNN-3 protocol):
   each image becomes one 8-bit channel, for a colour file MATLAB ``rgb2ycbcr`` Y computed in float
   and rounded to 8 bits (as MATLAB does on uint8 input; a grey file is taken as it is), which is the
@@ -97,6 +99,36 @@ def sr_pairs(folder: str | Path, scale: int, *, colour: str = "y", data_root: st
         pairs.inputs.append(lr)
         pairs.targets.append(load_255(file, colour)[..., :h, :w])
         pairs.names.append(file.stem)
+    return pairs
+
+
+def b100_pairs(folder: str | Path, scale: int, *, colour: str = "y", data_root: str | Path | None = None) -> RestorationPairs:
+    """B100 in the SelfExSR layout: LR ``image_SRF_{s}/img_NNN_SRF_{s}_LR.png``, HR only as
+    ``image_SRF_3/img_NNN_SRF_3_HR.png``; for scale s the ground truth is the top-left crop
+    HR[:s*h, :s*w] (h x w: the LR size; the x2 and x4 HR files of the originals are exactly that crop)."""
+    root = resolve_folder(str(folder), data_root)
+    hr_dir, lr_dir = root / "image_SRF_3", root / f"image_SRF_{scale}"
+    if not hr_dir.is_dir() or not lr_dir.is_dir():
+        raise DataError(f"{root} needs image_SRF_3/ (the HR) and image_SRF_{scale}/ (the B100 layout) for x{scale} super-resolution")
+    pairs = RestorationPairs(f"{Path(folder).name} x{scale} (stored bicubic LR)",
+                             f"stored bicubic LR x{scale}, ground truth the top-left {scale}h x {scale}w crop of the HR; PSNR on "
+                             f"{'Y (MATLAB rgb2ycbcr)' if colour == 'y' else colour}, border crop {scale}, outputs rounded to 8 bits",
+                             crop=scale)
+    hr_files = sorted(hr_dir.glob("*_SRF_3_HR.png"))
+    if not hr_files:
+        raise DataError(f"no *_SRF_3_HR.png images in {hr_dir}")
+    for file in hr_files:
+        stem = file.name[: -len("_SRF_3_HR.png")]
+        lr_file = lr_dir / f"{stem}_SRF_{scale}_LR.png"
+        if not lr_file.is_file():
+            raise DataError(f"{lr_file} (the x{scale} LR of {file.name}) is missing")
+        lr, hr = load_255(lr_file, colour), load_255(file, colour)
+        h, w = lr.shape[-2] * scale, lr.shape[-1] * scale
+        if hr.shape[-2] < h or hr.shape[-1] < w:
+            raise DataError(f"{file.name} is {hr.shape[-1]}x{hr.shape[-2]}, smaller than {scale} x its x{scale} LR ({w}x{h})")
+        pairs.inputs.append(lr)
+        pairs.targets.append(hr[..., :h, :w])
+        pairs.names.append(stem)
     return pairs
 
 
