@@ -657,12 +657,18 @@ def write_report(result: dict, path: Path) -> None:
     for rec in recipes:
         lines.append(f"- `{rec['name']}`: model `{rec['recipe']['model']}` {rec['recipe']['model_options']}, data "
                      f"`{rec['recipe']['data']}` (a training set only; validation = `val_split` held out of it), "
-                     f"{rec['steps']} steps x {rec['recipe']['batch_size']}, lr {rec['recipe']['lr']:g}, seed {rec['seed']}, "
+                     f"{rec['steps']} steps x {rec['recipe']['batch_size']}, lr {rec['recipe']['lr']:g}"
+                     + (f" ({rec['recipe']['schedule']} schedule)" if rec["recipe"].get("schedule", "constant") != "constant" else "")
+                     + (f", {rec['recipe']['precision']} steps" if rec["recipe"].get("precision", "fp32") != "fp32" else "")
+                     + (f", starting from `{rec['recipe']['init_from']}` (sha256 {rec['init_from']['sha256'][:12]}...)"
+                        if rec.get("init_from") else "")
+                     + f", seed {rec['seed']}, "
                      f"{rec['threads']} thread on the shared 2-core machine, wall time {rec['wall_seconds']:.0f} s; final "
                      f"validation PSNR {rec['final_val_psnr']:.2f} dB"
                      + (f" (input {rec['final_val_psnr_input']:.2f} dB)" if rec.get("final_val_psnr_input") else "")
                      + (f"; best {rec['best_val_psnr']:.2f} dB at step {rec['best_step']}, the shipped file ({rec['shipped']})"
-                        if rec.get("shipped") == "best.safetensors" and rec.get("best_val_psnr") else "") + ".")
+                        if rec.get("shipped") == "best.safetensors" and rec.get("best_val_psnr") else "")
+                     + (f", shipped as `{rec['shipped_as']}`" if rec.get("shipped_as") not in (None, rec["name"]) else "") + ".")
     lines += ["", f"Machine: {meta.get('machine', '?')}; torch {torch.__version__}.", ""]
     # the sections other runs wrote after this generated part (readings, peak memory, speed) are kept
     old = path.read_text() if path.exists() else ""
