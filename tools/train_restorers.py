@@ -54,6 +54,7 @@ NOISE = "patches:train400?patch_size=40&degrade=noise:{sigma}&colour=grey&val_sp
 COLOUR_NOISE = "patches:cbsd432_train?patch_size=48&degrade=noise:{sigma}&colour=rgb&val_split=0.05"
 JPEG = "patches:cbsd432_train?patch_size=48&degrade=jpeg:10-40&colour={colour}&val_split=0.05"
 SR = "patches:t91?patch_size={patch}&degrade=bicubic:{scale}&colour=y&val_split=0.05"
+SR_PATCH = {2: 48, 3: 72, 4: 72}  # HR side; 96 at x4 would not fit T91's smallest image (t20: 76 usable pixels)
 # colour 64-px crops, half with a box hole, half with free-form strokes (mask:any): one model for both
 INPAINT = "patches:cbsd432_train?patch_size=64&degrade=mask:any&colour=rgb&val_split=0.05"
 
@@ -73,9 +74,9 @@ RECIPES: dict[str, Recipe] = {
     "deblock-grey": Recipe("dncnn", JPEG.format(colour="y"), 8000, 16, SMALL_DNCNN,
                            note="DnCNN-3 class, quality 10-40, on Y; 8000 steps = ~30 min on one thread"),
     "deblock-colour": Recipe("dncnn", JPEG.format(colour="rgb"), 3000, 16, SMALL_DNCNN),
-    **{f"sr-fast-x{s}": Recipe("sr-fast", SR.format(patch=24 * s, scale=s), 12000, 32, {"scale": s}, schedule="cosine",
+    **{f"sr-fast-x{s}": Recipe("sr-fast", SR.format(patch=SR_PATCH[s], scale=s), 12000, 32, {"scale": s}, schedule="cosine",
                                precision="bf16", validate_every=1000) for s in (2, 3, 4)},
-    **{f"sr-accurate-x{s}": Recipe("sr-accurate", SR.format(patch=24 * s, scale=s), 4000, 16, {"scale": s}) for s in (2, 3, 4)},
+    **{f"sr-accurate-x{s}": Recipe("sr-accurate", SR.format(patch=SR_PATCH[s], scale=s), 4000, 16, {"scale": s}) for s in (2, 3, 4)},
     "inpaint-colour": Recipe("inpaint", INPAINT, 13000, 16, {"width": 16, "channels": 3}, validate_every=1000,
                              note="gated-conv encoder-decoder (width 16, ~150k parameters), L1 on the hole; box + "
                                   "free-form masks; 300 steps took 51 s on one thread, so 13000 = ~40 min"),

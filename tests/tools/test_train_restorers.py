@@ -65,3 +65,9 @@ def test_stage_2_without_stage_1_is_a_clear_error(script, tmp_path, monkeypatch)
     (tmp_path / "weights").mkdir()
     (tmp_path / "weights" / "one.safetensors").write_bytes(b"x")
     assert script._start_from("one", tmp_path / "runs") == tmp_path / "weights" / "one.safetensors"
+
+
+def test_sr_recipes_cut_patches_the_scale_divides_and_t91_holds(script):
+    for scale, patch in script.SR_PATCH.items():
+        assert patch % scale == 0 and patch <= 76, scale  # t20.bmp, T91's smallest, has 76 usable pixels at x4
+        assert f"patch_size={patch}&degrade=bicubic:{scale}" in script.RECIPES[f"sr-fast-x{scale}"].data
