@@ -635,11 +635,11 @@ def write_report(result: dict, path: Path) -> None:
         "(`val_psnr`, `val_psnr_input` in log.jsonl) comes from the `test` split of the training spec",
         "(`val_split` held out of the training folder), every `--ckpt-every` steps and at the end.",
         "",
-        "## First measurements",
+        "## Measurements",
         "",
         "Measured by `benchmarks/restoration.py` (numbers also in `benchmarks/results/restoration.json`).",
-        "The learned models here are **short CPU runs** of `tools/train_restorers.py` (minutes, not the hours",
-        "the papers train), so they are the starting point, not the shipped quality. See *Training* below.",
+        "The learned models are CPU runs of `tools/train_restorers.py` of 11 to 46 minutes on one thread (the",
+        "papers train for hours to days on GPUs), with networks sized for that budget. See *Training* below.",
         "",
     ]
     if result.get("denoise"):
