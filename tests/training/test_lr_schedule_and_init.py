@@ -92,8 +92,24 @@ def test_init_from_refuses_another_model_or_options_and_writes_nothing(digits, t
     donor = turbopix.train("vae", digits, out=tmp_path / "donor", steps=2, model_options=VAE, **FAST)
     with pytest.raises(TrainingOptionError, match="holds model vae, not ae"):
         turbopix.train("ae", digits, out=tmp_path / "a", steps=2, init_from=str(donor.model_path), model_options={"width": 8}, **FAST)
-    with pytest.raises(TrainingOptionError, match=r"options differ.*hidden"):
+    with pytest.raises(TrainingOptionError, match=r"do not fit this run's model .*hidden \[64\] there, \[32\] here"):
         turbopix.train("vae", digits, out=tmp_path / "b", steps=2, init_from=str(donor.model_path), model_options={"hidden": (32,)}, **FAST)
     with pytest.raises(TrainingOptionError, match="cannot load it"):
         turbopix.train("vae", digits, out=tmp_path / "c", steps=2, init_from=str(tmp_path / "missing.safetensors"), model_options=VAE, **FAST)
-    assert not any((tmp_path / n).exists() for n in "abc")
+    with pytest.raises(TrainingOptionError, match="cannot load it .*'sr-accurate-x2' .* is not shipped"):
+        turbopix.train("vae", digits, out=tmp_path / "d", steps=2, init_from="sr-accurate-x2", model_options=VAE, **FAST)
+    assert not any((tmp_path / n).exists() for n in "abcd")
+
+
+def test_init_from_a_shipped_name(tmp_path):
+    from turbopix.models.shipped import available
+
+    if "sr-fast-x2" not in available():
+        pytest.skip("sr-fast-x2 is not shipped in this checkout")
+    shipped = turbopix.load("sr-fast-x2")
+    # other crops and another loss shape no weight: fine-tuning may change them
+    model = turbopix.create_model("sr-fast", scale=shipped.config.scale, image_size=96, loss="mse")
+    from turbopix.training.state import load_initial_weights
+
+    load_initial_weights(model, "sr-fast-x2")
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), shipped.state_dict().values()))

@@ -231,8 +231,8 @@ class TrainConfig:
         "cosine over {option:steps} (Loshchilov & Hutter 2017); a function of the step, so resume continues it "
         "(growing {option:steps} on resume stretches what is left of the decay)")
     init_from: Optional[str] = opt(None, "start from the weights of this model file, or of a shipped model by name, "
-                                   "instead of random ones (fine-tuning); it must hold the same model with the "
-                                   "same options")
+                                   "instead of random ones (fine-tuning); it must hold the same model with weights "
+                                   "of the same shapes (patch size and loss may differ)")
     precision: Literal["fp32", "bf16"] = opt("fp32", "arithmetic of the training steps: bf16 runs them under "
                                              "torch.autocast in bfloat16 (weights, optimizer and EMA stay fp32)")
     recipe: Optional[str] = opt(None, "a named preset of model, model options and training options ('turbopix "

@@ -99,21 +99,27 @@ def restore_training_state(
 
 def load_initial_weights(model: torch.nn.Module, source: str) -> None:
     """Fine-tuning: copy into ``model`` the weights of ``source`` (a model file, a training
-    checkpoint's EMA weights, or a shipped model's name), which must be the same registered model
-    with the same options; anything else is a :class:`TrainingOptionError` naming what differs."""
-    from ..loading import load  # models.io imports the registry; kept out of this module's import time
+    checkpoint's EMA weights, or a shipped model's name). It must be the same registered model with
+    weights of the same shapes; options that shape no weight (a restorer's patch ``image_size``, its
+    ``loss``) may differ, as fine-tuning on other crops or with another loss needs. Anything else is a
+    :class:`TrainingOptionError` naming what differs."""
+    from ..models.io import load_model_file
+    from ..models.shipped import shipped_path
 
     what = f"{{option:init_from={source}}}"
     try:
-        donor = unwrap(load(source))
+        path = source if Path(source).exists() else (shipped_path(source) or source)
+        donor = unwrap(load_model_file(path))
     except (OSError, ValueError, KeyError) as e:
         raise TrainingOptionError(f"{what}: cannot load it as a turbopix model ({e})") from None
     base = unwrap(model)
     if getattr(donor, "name", None) != base.name:
         raise TrainingOptionError(f"{what} holds model {getattr(donor, 'name', type(donor).__name__)}, not {base.name}")
-    mine, theirs = config_to_dict(base.config), config_to_dict(donor.config)
-    differ = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
-    if differ:
-        raise TrainingOptionError(f"{what}: its model options differ from this run's: "
-                                  + ", ".join(f"{k} {theirs.get(k)} there, {mine.get(k)} here" for k in differ))
-    base.load_state_dict(donor.state_dict())
+    mine, theirs = base.state_dict(), donor.state_dict()
+    if mine.keys() != theirs.keys() or any(mine[k].shape != theirs[k].shape for k in mine):
+        a, b = config_to_dict(base.config), config_to_dict(donor.config)
+        differ = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        raise TrainingOptionError(f"{what}: its weights do not fit this run's model (options that differ: "
+                                  + (", ".join(f"{k} {b.get(k)} there, {a.get(k)} here" for k in differ) or "none")
+                                  + ")")
+    base.load_state_dict(theirs)
