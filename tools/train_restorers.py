@@ -76,6 +76,10 @@ RECIPES: dict[str, Recipe] = {
     "deblock-colour": Recipe("dncnn", JPEG.format(colour="rgb"), 3000, 16, SMALL_DNCNN),
     **{f"sr-fast-x{s}": Recipe("sr-fast", SR.format(patch=SR_PATCH[s], scale=s), 12000, 32, {"scale": s}, schedule="cosine",
                                precision="bf16", validate_every=1000) for s in (2, 3, 4)},
+    # stage 2: a second cosine cycle from the shipped model (validation was still rising at the end)
+    **{f"sr-fast-x{s}-ft": Recipe("sr-fast", SR.format(patch=SR_PATCH[s], scale=s), 12000, 32, {"scale": s}, lr=5e-4,
+                                  schedule="cosine", precision="bf16", validate_every=1000, init_from=f"sr-fast-x{s}",
+                                  ship_as=f"sr-fast-x{s}") for s in (2, 3)},
     **{f"sr-accurate-x{s}": Recipe("sr-accurate", SR.format(patch=SR_PATCH[s], scale=s), 4000, 16, {"scale": s}) for s in (2, 3, 4)},
     "inpaint-colour": Recipe("inpaint", INPAINT, 13000, 16, {"width": 16, "channels": 3}, validate_every=1000,
                              note="gated-conv encoder-decoder (width 16, ~150k parameters), L1 on the hole; box + "
