@@ -67,20 +67,34 @@ RECIPES: dict[str, Recipe] = {
     **{f"denoise-grey-s{s}": Recipe("dncnn", NOISE.format(sigma=s), 4000, 32, SMALL_DNCNN, schedule="cosine", precision="bf16",
                                     lr=5e-4, init_from="denoise-grey-s25", validate_every=500,
                                     note="fine-tuned from denoise-grey-s25; ~12 min on one thread") for s in (15, 50)},
-    "denoise-grey-blind": Recipe("dncnn", NOISE.format(sigma="0-55"), 3000, 16, {**SMALL_DNCNN, "noise_level": True},
-                                 note="FFDNet-style sigma input"),
-    **{f"denoise-colour-s{s}": Recipe("dncnn", COLOUR_NOISE.format(sigma=s), 1500, 16, SMALL_DNCNN) for s in (15, 25, 50)},
+    # FFDNet-style: the noise level is an input plane, each training crop draws its own sigma in 0-55
+    "denoise-grey-blind": Recipe("dncnn", NOISE.format(sigma="0-55"), 10000, 32, {**SMALL_DNCNN, "noise_level": True},
+                                 schedule="cosine", precision="bf16", validate_every=1000,
+                                 note="FFDNet-style sigma input; ~25 min on one thread"),
+    # colour: sigma 25 from scratch on CBSD432 colour photos, 15 and 50 fine-tuned from it (as the grey ones)
+    "denoise-colour-s25": Recipe("dncnn", COLOUR_NOISE.format(sigma=25), 10000, 32, SMALL_DNCNN, schedule="cosine",
+                                 precision="bf16", validate_every=1000,
+                                 note="CDnCNN layout, 12 layers of 32 channels, RGB in and out; ~47 min on one thread"),
+    **{f"denoise-colour-s{s}": Recipe("dncnn", COLOUR_NOISE.format(sigma=s), 3000, 32, SMALL_DNCNN, schedule="cosine",
+                                      precision="bf16", lr=5e-4, init_from="denoise-colour-s25", validate_every=500,
+                                      note="fine-tuned from denoise-colour-s25; ~14 min on one thread") for s in (15, 50)},
     # one channel trained on Y (MATLAB rgb2ycbcr), as ARCNN/DnCNN-3 are and as the pipeline runs it on colour files
     "deblock-grey": Recipe("dncnn", JPEG.format(colour="y"), 8000, 16, SMALL_DNCNN,
                            note="DnCNN-3 class, quality 10-40, on Y; 8000 steps = ~30 min on one thread"),
-    "deblock-colour": Recipe("dncnn", JPEG.format(colour="rgb"), 3000, 16, SMALL_DNCNN),
+    "deblock-colour": Recipe("dncnn", JPEG.format(colour="rgb"), 6000, 32, SMALL_DNCNN, schedule="cosine", precision="bf16",
+                             validate_every=1000, note="RGB in and out, quality 10-40; ~30 min on one thread"),
     **{f"sr-fast-x{s}": Recipe("sr-fast", SR.format(patch=SR_PATCH[s], scale=s), 12000, 32, {"scale": s}, schedule="cosine",
                                precision="bf16", validate_every=1000) for s in (2, 3, 4)},
     # stage 2: a second cosine cycle from the shipped model (validation was still rising at the end)
     **{f"sr-fast-x{s}-ft": Recipe("sr-fast", SR.format(patch=SR_PATCH[s], scale=s), 12000, 32, {"scale": s}, lr=5e-4,
                                   schedule="cosine", precision="bf16", validate_every=1000, init_from=f"sr-fast-x{s}",
                                   ship_as=f"sr-fast-x{s}") for s in (2, 3)},
-    **{f"sr-accurate-x{s}": Recipe("sr-accurate", SR.format(patch=SR_PATCH[s], scale=s), 4000, 16, {"scale": s}) for s in (2, 3, 4)},
+    # EDSR-baseline layout at the defaults (6 residual blocks of 64 channels, ~0.5M parameters); no batch norm,
+    # so a lower rate than the DnCNNs
+    **{f"sr-accurate-x{s}": Recipe("sr-accurate", SR.format(patch=SR_PATCH[s], scale=s), 12000, 16, {"scale": s}, lr=5e-4,
+                                   schedule="cosine", precision="bf16", validate_every=1000,
+                                   note="~15-25 min on one thread (x4 fastest: the smallest low-resolution crops)")
+       for s in (2, 3, 4)},
     "inpaint-colour": Recipe("inpaint", INPAINT, 13000, 16, {"width": 16, "channels": 3}, validate_every=1000,
                              note="gated-conv encoder-decoder (width 16, ~150k parameters), L1 on the hole; box + "
                                   "free-form masks; 300 steps took 51 s on one thread, so 13000 = ~40 min"),
