@@ -121,11 +121,11 @@ def test_a_folder_run_lists_every_failure(models, tmp_path):
 
 
 def test_shipped_names(monkeypatch, tmp_path, models):
-    with pytest.raises(NotShippedError, match="'sr-accurate-x3' .* is not shipped .* tools/train_restorers.py sr-accurate-x3"):
-        turbopix.load("sr-accurate-x3")
     import turbopix.models.shipped as shipped
 
-    monkeypatch.setattr(shipped, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(shipped, "WEIGHTS_DIR", tmp_path)  # an installation without weights
+    with pytest.raises(NotShippedError, match="'sr-accurate-x3' .* is not shipped .* tools/train_restorers.py sr-accurate-x3"):
+        turbopix.load("sr-accurate-x3")
     (tmp_path / "sr-fast-x2.safetensors").write_bytes(models["sr2"].read_bytes())
     assert "sr-fast-x2" in shipped.available()
     assert turbopix.load("sr-fast-x2").scale == 2
@@ -139,3 +139,35 @@ def test_every_shipped_model_loads_and_saw_only_training_data():
         assert model.family in ("restoration", "enhancement", "style-transfer")
         data = model.metadata["data"]
         assert data.split("?")[0] in ("patches:train400", "patches:t91", "patches:cbsd432_train"), (name, data)
+
+
+def test_the_default_model_is_chosen_per_image_by_its_colour(monkeypatch, tmp_path):
+    """No model given: a grey file gets the grey shipped model, a colour file the colour one, in one
+    folder run; a colour file at a sigma no colour model has fails alone, saying what to do."""
+    import turbopix.models.shipped as shipped
+    from turbopix.pipelines.restore import DefaultMethod
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    monkeypatch.setattr(shipped, "WEIGHTS_DIR", weights)
+    torch.manual_seed(0)
+    for name, channels, data in [("deblock-grey", 1, "patches:x?degrade=jpeg:10-40&colour=y"),
+                                 ("deblock-colour", 3, "patches:x?degrade=jpeg:10-40&colour=rgb"),
+                                 ("denoise-grey-blind", 1, "patches:x?degrade=noise:0-55")]:
+        save(create_model("dncnn", channels=channels, depth=3, width=4, noise_level=name.endswith("blind")),
+             weights / f"{name}.safetensors", data=data)
+    (tmp_path / "in").mkdir()
+    _png(tmp_path / "in" / "grey.png", c=1), _png(tmp_path / "in" / "colour.png", c=3)
+    auto = DefaultMethod("deblock")
+    report = restore_files(auto, tmp_path / "in", tmp_path / "out", CFG)
+    assert sorted(p.name for p in report.written) == ["colour.png", "grey.png"]
+    for file, name in (("grey.png", "deblock-grey"), ("colour.png", "deblock-colour")):
+        alone = restore_files(resolve_method(name, "deblock"), tmp_path / "in" / file, tmp_path / f"{name}.png", CFG)
+        assert np.array_equal(np.asarray(Image.open(alone.written[0])), np.asarray(Image.open(tmp_path / "out" / file)))
+    assert set(auto._methods) == {False, True}
+
+    lenient = RestoreConfig(progress=False, tile=16, skip_bad=True)
+    report = restore_files(DefaultMethod("denoise", sigma=30), tmp_path / "in", tmp_path / "d30", lenient, sigma=30)
+    assert [p.name for p in report.written] == ["grey.png"]  # the grey blind model takes any sigma
+    (failed, why), = report.failed
+    assert failed.name == "colour.png" and "no shipped colour denoiser for sigma=30" in why and "15, 25 and 50" in why

@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from ..core.config import add_config_args, config_from_dict, given_args
-from ..pipelines.restore import RestoreConfig, RestoreReport, default_model, resolve_method, restore_files
+from ..pipelines.restore import DefaultMethod, RestoreConfig, RestoreReport, resolve_method, restore_files
 from .common import add_files_command
 
 EXAMPLES = {
@@ -63,10 +63,9 @@ def run(args: argparse.Namespace) -> int:
     if task == "sr" and name in ("fast", "accurate"):
         name = f"sr-{name}-x{scale}"
     name = ALIASES.get((task, name), name)
-    if name is None:
-        name = default_model(task, sigma=sigma, scale=scale, colour=False)
-    method = resolve_method(name, task, scale=scale, sigma=sigma)
-    if quality is not None and name in SHIPPED_DEBLOCKERS and not 10 <= quality <= 40:
+    # no --model: the shipped default, grey or colour per image (DefaultMethod)
+    method = resolve_method(name, task, scale=scale, sigma=sigma) if name else DefaultMethod(task, scale=scale, sigma=sigma)
+    if quality is not None and (name or method.name) in SHIPPED_DEBLOCKERS and not 10 <= quality <= 40:
         print(f"turbopix: note: {name} was trained on JPEG qualities 10-40; quality {quality} is outside them", file=sys.stderr)
     report = restore_files(method, args.input, args.output, cfg, sigma=sigma, mask=getattr(args, "mask", None))
     return report_written(report, args.output)

@@ -1,7 +1,9 @@
 """Restore image files: denoise, deblock, upscale, inpaint or enhance (low light) files or folders
 with a learned model or a classical baseline, tile by tile, with progress bars.
 
-Colour (decided per image, from the file and the method's channels):
+Colour (decided per image, from the file and the method's channels). Without a model the command
+runs the shipped default for the task, per image: a grey file the grey model, a colour file the
+colour one (``denoise-colour-sS``, ``deblock-colour``) where one exists. With a model:
 
 - a colour method on a grey file runs on the grey image repeated to RGB and returns its grey mean
   (a restorer must not invent colour), or its RGB output where the method says ``colour_out``
@@ -106,6 +108,10 @@ def trained_sigma(method: Method) -> float | None:
 
 def default_model(task: str, *, sigma: float | None = None, scale: int | None = None, colour: bool = False) -> str:
     if task == "denoise":
+        if colour and sigma not in (15, 25, 50):
+            raise RestoreError(f"no shipped colour denoiser for {{option:sigma={sigma:g}}}: the colour models are for sigma "
+                               "15, 25 and 50 (the blind noise-level model is grey); choose one of those, a "
+                               "{option:model} (bm3d runs CBM3D on colour), or convert the file to grey")
         kind = "colour" if colour else "grey"
         return f"denoise-{kind}-s{sigma:g}" if sigma in (15, 25, 50) else f"denoise-{kind}-blind"
     if task == "deblock":
@@ -115,6 +121,25 @@ def default_model(task: str, *, sigma: float | None = None, scale: int | None = 
     if task == "enhance":
         return "enhance-zero-dce"
     return "inpaint-colour"  # inpaint: one colour model (a grey file runs as grey repeated to RGB)
+
+
+class DefaultMethod:
+    """The shipped default of a task, chosen per image by its colour: a grey file gets the grey model
+    and a colour file the colour one (``default_model``); each is loaded once, when first needed, so
+    a folder of grey files never loads the colour model and a colour-only problem (no colour model
+    for that sigma) fails only the colour files."""
+
+    def __init__(self, task: str, *, scale: int = 1, sigma: float | None = None) -> None:
+        self.task, self.scale, self.sigma = task, scale, sigma
+        self.name = default_model(task, sigma=sigma, scale=scale)  # the grey one names the progress bar
+        self._methods: dict[bool, Method] = {}
+
+    def for_image(self, channels: int) -> Method:
+        colour = channels == 3
+        if colour not in self._methods:
+            name = default_model(self.task, sigma=self.sigma, scale=self.scale, colour=colour)
+            self._methods[colour] = resolve_method(name, self.task, scale=self.scale, sigma=self.sigma)
+        return self._methods[colour]
 
 
 def resolve_method(name: str, task: str, *, scale: int = 1, sigma: float | None = None) -> Method:
@@ -236,9 +261,10 @@ def plan_outputs(src: Path, dst: Path) -> list[tuple[Path, Path]]:
     return [(src / n, (dst / n).with_suffix(".png")) for n in names]
 
 
-def restore_files(method: Method, src: str | Path, dst: str | Path, cfg: RestoreConfig, *, sigma: float | None = None,
-                  mask: str | Path | None = None) -> RestoreReport:
-    """Restore a file or every image of a folder into ``dst`` (see the module docstring)."""
+def restore_files(method: Method | DefaultMethod, src: str | Path, dst: str | Path, cfg: RestoreConfig, *,
+                  sigma: float | None = None, mask: str | Path | None = None) -> RestoreReport:
+    """Restore a file or every image of a folder into ``dst`` (see the module docstring); a
+    DefaultMethod picks the grey or colour model per image."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     pairs = plan_outputs(Path(src), Path(dst))
@@ -251,9 +277,10 @@ def restore_files(method: Method, src: str | Path, dst: str | Path, cfg: Restore
         try:
             pixels = read_checked(path, cfg.max_pixels)
             m = None if mask is None else _read_mask(Path(mask), pixels.shape[:2], path)
-            if "mask" in method.needs and m is None:
-                raise RestoreError(f"{{option:model={method.name}}} inpaints: give a {{option:mask}} image (white = missing)")
-            result = restore_array(method, pixels, sigma=sigma, mask=m, tile=cfg.tile, overlap=cfg.overlap,
+            used = method.for_image(pixels.shape[-1]) if isinstance(method, DefaultMethod) else method
+            if "mask" in used.needs and m is None:
+                raise RestoreError(f"{{option:model={used.name}}} inpaints: give a {{option:mask}} image (white = missing)")
+            result = restore_array(used, pixels, sigma=sigma, mask=m, tile=cfg.tile, overlap=cfg.overlap,
                                    name=str(path), progress=cfg.progress)
         except (RestoreError, DataError, OSError) as e:
             if not cfg.skip_bad or len(pairs) == 1:
