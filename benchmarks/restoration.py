@@ -32,6 +32,12 @@ How each number is computed (stated again in the report):
   uint8) = the ground truth; saved as JPEG by Pillow at quality q (libjpeg's IJG tables scaled by q,
   as MATLAB imwrite; one channel) and decoded = the input. Outputs rounded to 8 bits; PSNR and SSIM
   on Y, peak 255, no border crop, averaged over the 29 images.
+- JPEG, colour (``jpeg-colour``; no published table): LIVE1's 8-bit RGB images saved as colour JPEG
+  by Pillow at quality 10/20/30/40 (its default 4:2:0 chroma, as the ``jpeg:`` training degradation
+  and most cameras do) and decoded = the input, the RGB image = the ground truth. Rows: the JPEG
+  input, the grey deblocker on Y (Cb and Cr kept as decoded: what ``turbopix deblock`` did on a
+  colour file before a colour model shipped) and the colour deblocker. PSNR and SSIM on RGB, peak
+  255, no border crop, mean over the 29 images.
 - Inpainting, CBSD68 (colour): from image i (name order) two 64x64 crops at positions drawn from
   numpy's default_rng([seed, i]); crop j gets one box mask (default_rng([seed, i, j, 0])) and one
   free-form mask (default_rng([seed, i, j, 1])), made by ``turbopix.data.masks`` (what the
@@ -72,7 +78,7 @@ from turbopix.data.testsets import RestorationPairs, b100_pairs, denoising_pairs
 from turbopix.metrics.paired import masked_scores, psnr, ssim
 from turbopix.models.shipped import SHIPPED, available, shipped_path
 from turbopix.pipelines.classical import CLASSICAL, Method
-from turbopix.pipelines.restore import model_method, trained_sigma
+from turbopix.pipelines.restore import _on_y, model_method, trained_sigma
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "restoration.json"
@@ -97,7 +103,7 @@ PUBLISHED_SR = {"bicubic": {"set5": (33.66, 30.39, 28.42), "b100": (29.56, 27.21
                 "VDSR": {"set5": (37.53, 33.66, 31.35), "b100": (31.90, 28.82, 27.29)}}
 QUALITIES = (10, 20, 30, 40)
 PUBLISHED_JPEG = {"ARCNN": (28.96, 31.29, 32.67, 33.63), "DnCNN-3": (29.19, 31.59, 32.98, 33.96)}  # LIVE1, Y, q 10/20/30/40
-SECTIONS = ("denoise", "sr", "jpeg", "inpaint")
+SECTIONS = ("denoise", "sr", "jpeg", "jpeg-colour", "inpaint")
 INPAINT_CROP, INPAINT_CROPS = 64, 2  # crop side (the training crops' size) and crops per CBSD68 image
 INPAINT_CLASSICAL = ("telea", "navier-stokes", "biharmonic")
 
@@ -318,24 +324,36 @@ def deblocking(data: Path, deblocker: str | Path, qualities=QUALITIES, *, limit:
     """LIVE1 by the ARCNN protocol (``jpeg_pairs``): per quality, the JPEG input and the model,
     PSNR and SSIM on the 8-bit Y, mean over the images. Keys: the quality as a string; the model's
     row is labelled "turbopix NAME" (its shipped name or file stem)."""
-    model = load_model(deblocker, "deblock")
-    ours = f"turbopix {model.label}"
+    return _jpeg_rows(data, [load_model(deblocker, "deblock")], qualities, colour="y", limit=limit)
+
+
+def _jpeg_rows(data: Path, models: list[Model], qualities, *, colour: str, limit: int | None) -> dict:
     results = {}
     for q in qualities:
-        pairs, _ = _first(jpeg_pairs(data / "live1", q), limit)
-        rows: dict[str, dict[str, list[float]]] = {m: {"psnr": [], "ssim": []} for m in ("JPEG input", ours)}
-        seconds = 0.0
+        pairs, _ = _first(jpeg_pairs(data / "live1", q, colour=colour), limit)
+        labels = ["JPEG input", *(f"turbopix {m.label}" for m in models)]
+        rows: dict[str, dict[str, list[float]]] = {m: {"psnr": [], "ssim": []} for m in labels}
+        seconds = dict.fromkeys(labels, 0.0)
         for compressed, clean in zip(pairs.inputs, pairs.targets):
-            start = time.perf_counter()
-            restored = _run(model.method, compressed)
-            seconds += time.perf_counter() - start
-            for label, out in (("JPEG input", compressed), (ours, restored)):
+            outputs = {"JPEG input": compressed}
+            for label, model in zip(labels[1:], models):
+                start = time.perf_counter()
+                on_y = model.method.channels == 1 and compressed.shape[1] == 3
+                outputs[label] = _run(model.method, compressed) if not on_y else _run_on_y(model.method, compressed)
+                seconds[label] += time.perf_counter() - start
+            for label, out in outputs.items():
                 rows[label]["psnr"].append(float(psnr(out, clean, data_range=255.0)))
                 rows[label]["ssim"].append(float(ssim(out, clean, data_range=255.0)))
         results[str(q)] = {label: {"psnr": float(np.mean(v["psnr"])), "ssim": float(np.mean(v["ssim"])),
-                                   "images": len(v["psnr"]), "seconds": round(seconds, 1) if label != "JPEG input" else 0.0}
+                                   "images": len(v["psnr"]), "seconds": round(seconds[label], 1)}
                            for label, v in rows.items()}
     return results
+
+
+def _run_on_y(method, rgb255: torch.Tensor) -> torch.Tensor:
+    """A 1-channel method on the Y of an RGB image, Cb and Cr kept (the pipeline's way), rounded to 8 bits."""
+    with torch.no_grad():
+        return _round((_on_y(method, None, None)(rgb255 / 127.5 - 1) + 1) * 127.5)
 
 
 def inpainting_crops(folder: Path, seed: int, *, size: int = INPAINT_CROP, per_image: int = INPAINT_CROPS,
@@ -460,6 +478,34 @@ def jpeg_report(j: dict, meta: dict) -> list[str]:
         "",
     ]
     return lines
+
+
+def colour_jpeg_report(j: dict, meta: dict) -> list[str]:
+    qs = sorted(j, key=int)
+    labels = list(j[qs[0]])
+    shas = meta.get("jpeg_colour_models", {})
+    lines = [
+        "## JPEG artifact removal, LIVE1 colour (RGB)",
+        "",
+        "No published table uses this protocol; it is how a colour photo is damaged in practice. Each of the 29 LIVE1",
+        "BMPs (8-bit RGB) saved as colour JPEG by Pillow at quality q (IJG tables, Pillow's default 4:2:0 chroma, as the",
+        "`jpeg:` training degradation) and decoded = the input; the RGB image = the ground truth. A grey (Y) model runs",
+        "on Y and keeps the decoded Cb and Cr; a colour model maps RGB to RGB. Outputs rounded to 8 bits; PSNR and SSIM",
+        "(scikit-image's Gaussian form, channels averaged) on RGB, peak 255, no border crop, mean over the images.",
+        f"Run {meta.get('jpeg_colour_date', '?')}: `{meta.get('jpeg_colour_command', '?')}`"
+        + "".join(f"; `{label.removeprefix('turbopix ')}` sha256 {sha}" for label, sha in shas.items())
+        + (f". **Partial: the first {j[qs[0]][labels[0]]['images']} images only (--limit).**" if j[qs[0]][labels[0]]["images"] < 29 else "."),
+        "",
+        "| method | " + " | ".join(f"q{q} PSNR / SSIM" for q in qs) + " | seconds (all q) |",
+        "|---|" + "---|" * len(qs) + "---|",
+    ]
+    for row in labels:
+        cells = " | ".join(f"{j[q][row]['psnr']:.2f} / {j[q][row]['ssim']:.4f}" for q in qs)
+        lines.append(f"| {row} | {cells} | {sum(j[q][row]['seconds'] for q in qs):.0f} |")
+    base = [j[q]["JPEG input"]["psnr"] for q in qs]
+    lines += [""] + [f"Gain of {row.removeprefix('turbopix ')} over the JPEG input (q{'/'.join(qs)}): "
+                     + "/".join(f"{j[q][row]['psnr'] - b:+.2f}" for q, b in zip(qs, base)) + " dB." for row in labels[1:]]
+    return lines + [""]
 
 
 # ---------------------------------------------------------------- the report's denoising and SR tables
@@ -649,6 +695,8 @@ def write_report(result: dict, path: Path) -> None:
     lines = lines[:-1]
     if result.get("jpeg"):
         lines += [""] + jpeg_report(result["jpeg"], meta)[:-1]
+    if result.get("jpeg-colour"):
+        lines += [""] + colour_jpeg_report(result["jpeg-colour"], meta)[:-1]
     if result.get("inpaint"):
         lines += [""] + inpaint_report(result["inpaint"], meta)[:-1]
     recipes = meta.get("recipes", [])
@@ -716,6 +764,8 @@ def main(argv: list[str] | None = None) -> None:
                                       "(trained sigma, channels, noise-level input)")
     p.add_argument("--sr", help="shorthand for --model: an sr-fast or sr-accurate file, put in the slot of its scale")
     p.add_argument("--deblocker", default="deblock-grey", help="grey (Y) JPEG deblocking model: shipped name or file (section jpeg)")
+    p.add_argument("--colour-deblockers", default="deblock-grey,deblock-colour",
+                   help="comma-separated deblockers (shipped names or files) for section jpeg-colour; a grey one runs on Y")
     p.add_argument("--inpainter", default="inpaint-colour", help="colour inpainting model: shipped name or file (section inpaint)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--bm3d-sets", default="set12",
@@ -766,6 +816,7 @@ def main(argv: list[str] | None = None) -> None:
     try:  # every model loaded and checked before anything slow runs
         slots = {name: slot_model(name, overrides) for name in slots}
         deblocker = load_model(args.deblocker, "deblock") if "jpeg" in sections else None
+        colour_deblockers = [load_model(d, "deblock") for d in args.colour_deblockers.split(",") if d] if "jpeg-colour" in sections else []
         inpainter = load_model(args.inpainter, "inpaint") if "inpaint" in sections else None
     except (ValueError, OSError) as e:
         p.error(str(e))
@@ -776,7 +827,7 @@ def main(argv: list[str] | None = None) -> None:
     old = upgrade(json.loads(args.results.read_text())) if args.results.exists() else {"meta": {}}
     # a run's recipe.json lies beside its model file; models not run keep the recipes recorded for them
     recipes = {r["name"]: r for r in old.get("meta", {}).get("recipes", [])}
-    for model in (*slots.values(), deblocker, inpainter):
+    for model in (*slots.values(), deblocker, *colour_deblockers, inpainter):
         f = model.path.parent / "recipe.json" if model else None
         if f and f.exists():
             rec = json.loads(f.read_text())
@@ -798,6 +849,10 @@ def main(argv: list[str] | None = None) -> None:
     if "jpeg" in sections:
         result["jpeg"] = deblocking(args.data_root, args.deblocker, limit=args.limit)
         meta.update(jpeg_date=date, deblocker_sha256=sha256_file(deblocker.path), jpeg_command=command)
+    if "jpeg-colour" in sections:
+        result["jpeg-colour"] = _jpeg_rows(args.data_root, colour_deblockers, QUALITIES, colour="rgb", limit=args.limit)
+        meta.update(jpeg_colour_date=date, jpeg_colour_command=command,
+                    jpeg_colour_models={f"turbopix {m.label}": m.sha256 for m in colour_deblockers})
     if "inpaint" in sections:
         result["inpaint"] = inpainting(args.data_root, inpainter.path, args.seed, limit=args.limit)
         meta.update(inpaint_date=date, inpainter_sha256=sha256_file(inpainter.path), inpaint_seed=args.seed, inpaint_command=command)
@@ -805,7 +860,7 @@ def main(argv: list[str] | None = None) -> None:
     args.results.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.results, json.dumps(result, indent=2))
     write_report(result, args.out)
-    print(json.dumps({**new, **{x: result[x] for x in ("jpeg", "inpaint") if x in sections}}, indent=2))
+    print(json.dumps({**new, **{x: result[x] for x in ("jpeg", "jpeg-colour", "inpaint") if x in sections}}, indent=2))
 
 
 if __name__ == "__main__":

@@ -97,6 +97,45 @@ def _main(bench, tmp_path, *args):
     return json.loads((tmp_path / "r.json").read_text()), (tmp_path / "r.md").read_text()
 
 
+def _psnr_colour_jpeg_input(rgb: np.ndarray, quality: int) -> float:
+    """The colour protocol without turbopix: Pillow's colour JPEG (default 4:2:0) of the RGB, PSNR on RGB."""
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=quality)
+    decoded = np.asarray(Image.open(buffer)).astype(np.float64)
+    return 10 * np.log10(255.0**2 / np.mean((decoded - rgb.astype(np.float64)) ** 2))
+
+
+def test_colour_jpeg_section_scores_rgb_and_runs_a_grey_model_on_y(bench, tmp_path):
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[0:40, 0:56]
+    (tmp_path / "live1").mkdir()
+    images = []
+    for i in range(2):
+        smooth = 128 + 90 * np.sin(xx / (5 + i)) * np.cos(yy / 7)
+        rgb = np.clip(smooth[..., None] + rng.normal(0, 20, (40, 56, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(rgb).save(tmp_path / "live1" / f"im{i}.bmp")
+        images.append(rgb)
+    torch.manual_seed(0)
+    grey = save(create_model("dncnn", channels=1, depth=3, width=4), tmp_path / "grey.safetensors")
+    colour = save(create_model("dncnn", channels=3, depth=3, width=4), tmp_path / "colour.safetensors")
+    models = [bench.load_model(grey, "deblock"), bench.load_model(colour, "deblock")]
+    result = bench._jpeg_rows(tmp_path, models, (20,), colour="rgb", limit=None)
+    row = result["20"]
+    assert list(row) == ["JPEG input", "turbopix grey", "turbopix colour"]
+    assert row["JPEG input"]["psnr"] == pytest.approx(np.mean([_psnr_colour_jpeg_input(x, 20) for x in images]), abs=1e-4)
+    for label in ("turbopix grey", "turbopix colour"):
+        assert row[label]["images"] == 2 and 0 < row[label]["ssim"] <= 1
+        assert row[label]["psnr"] != row["JPEG input"]["psnr"]  # the (untrained) model changed the pixels
+    meta = {"jpeg_colour_date": "2026-01-01", "jpeg_colour_command": "x",
+            "jpeg_colour_models": {"turbopix grey": "ab" * 6, "turbopix colour": "cd" * 6}}
+    lines = bench.colour_jpeg_report(result, meta)
+    assert lines[0] == "## JPEG artifact removal, LIVE1 colour (RGB)"
+    assert any(line.startswith("| turbopix colour | ") for line in lines)
+    gain = row["turbopix colour"]["psnr"] - row["JPEG input"]["psnr"]
+    assert f"Gain of colour over the JPEG input (q20): {gain:+.2f} dB." in lines
+    assert any("**Partial: the first 2 images only (--limit).**" in line for line in lines)
+
+
 def test_b100_ground_truth_is_the_top_left_crop_of_the_x3_hr(bench, tmp_path):
     root = _fake_data(tmp_path)
     pairs = bench.b100_pairs(root / "b100", 2)

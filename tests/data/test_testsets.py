@@ -2,6 +2,8 @@
 a model's training degradation."""
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 import torch
@@ -65,8 +67,6 @@ def _matlab_y8(rgb: np.ndarray) -> np.ndarray:
 
 
 def _pillow_jpeg(y8: np.ndarray, quality: int) -> np.ndarray:
-    import io
-
     buffer = io.BytesIO()
     Image.fromarray(y8).save(buffer, format="JPEG", quality=quality)
     return np.asarray(Image.open(buffer))
@@ -86,3 +86,18 @@ def test_jpeg_pairs_compress_the_8bit_matlab_y_with_pillow(tmp_path):
     assert np.array_equal(pairs.inputs[0][0, 0].numpy(), _pillow_jpeg(y8, 20))
     assert np.array_equal(pairs.targets[1][0, 0].numpy(), grey)  # a grey file is taken as it is
     assert np.array_equal(pairs.inputs[1][0, 0].numpy(), _pillow_jpeg(grey, 20))
+
+
+def test_colour_jpeg_pairs_compress_rgb_with_pillows_default_chroma(tmp_path):
+    (tmp_path / "live1").mkdir()
+    yy, xx = np.mgrid[0:40, 0:56]
+    rgb = np.stack([(xx * 4) % 256, (yy * 6) % 256, ((xx + yy) * 3) % 256], -1).astype(np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "live1" / "a.bmp")
+    pairs = jpeg_pairs("live1", 30, colour="rgb", data_root=tmp_path)
+    assert "RGB" in pairs.name and pairs.targets[0].shape == (1, 3, 40, 56)
+    assert np.array_equal(pairs.targets[0][0].permute(1, 2, 0).numpy(), rgb)
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=30)
+    assert np.array_equal(pairs.inputs[0][0].permute(1, 2, 0).numpy(), np.asarray(Image.open(buffer)))
+    with pytest.raises(ValueError, match="'y' or 'rgb'"):
+        jpeg_pairs("live1", 30, colour="grey", data_root=tmp_path)

@@ -16,7 +16,9 @@ and ``turbopix bench`` (the PSNR cost of an accelerated variant) compute the sam
   and rounded to 8 bits (as MATLAB does on uint8 input; a grey file is taken as it is), which is the
   ground truth; the input is that 8-bit image saved as JPEG at quality q by Pillow (libjpeg's IJG
   quantisation tables scaled by q, as MATLAB ``imwrite`` does; baseline, one channel, so no chroma
-  subsampling) and decoded. Score on that channel, no border crop.
+  subsampling) and decoded. Score on that channel, no border crop. ``colour="rgb"`` is turbopix's
+  colour variant (no published table): the 8-bit RGB image saved as a colour JPEG (Pillow's default
+  4:2:0 chroma) and decoded, scored on RGB.
 
 :func:`standard_test_set` picks the standard set from the degradation a model was trained on (its
 recorded data spec): ``noise:SIGMA`` -> Set12 at that sigma, ``bicubic:S`` -> Set5 x S. These are
@@ -132,16 +134,29 @@ def b100_pairs(folder: str | Path, scale: int, *, colour: str = "y", data_root: 
     return pairs
 
 
-def jpeg_pairs(folder: str | Path, quality: int, *, data_root: str | Path | None = None) -> RestorationPairs:
-    """LIVE1-style pairs: (JPEG at ``quality`` of the 8-bit Y, the 8-bit Y); see the module docstring."""
+def jpeg_pairs(folder: str | Path, quality: int, *, colour: str = "y", data_root: str | Path | None = None) -> RestorationPairs:
+    """LIVE1-style pairs at ``quality``; see the module docstring. ``colour="y"`` (the published
+    protocol): (JPEG of the 8-bit Y, the 8-bit Y). ``colour="rgb"``: (colour JPEG of the 8-bit RGB
+    image, Pillow's default 4:2:0 chroma as a camera or ``Image.save`` writes it, the RGB image),
+    scored on RGB; a grey file is repeated to three channels."""
+    if colour not in ("y", "rgb"):
+        raise ValueError(f"jpeg_pairs: colour must be 'y' or 'rgb', not {colour!r}")
     path = resolve_folder(str(folder), data_root)
     jpeg = parse_degradations(f"jpeg:{quality}")  # the training degradation's encoder (Pillow), at one quality
-    pairs = RestorationPairs(f"{Path(folder).name} (JPEG quality {quality}, Y)",
-                             f"MATLAB rgb2ycbcr Y rounded to 8 bits, saved as JPEG quality {quality} by Pillow (IJG tables) "
-                             "and decoded; PSNR on Y, peak 255, no border crop", crop=0)
+    if colour == "y":
+        how = (f"MATLAB rgb2ycbcr Y rounded to 8 bits, saved as JPEG quality {quality} by Pillow (IJG tables) "
+               "and decoded; PSNR on Y, peak 255, no border crop")
+    else:
+        how = (f"8-bit RGB saved as colour JPEG quality {quality} by Pillow (IJG tables, 4:2:0 chroma) and decoded; "
+               "PSNR on RGB, peak 255, no border crop")
+    pairs = RestorationPairs(f"{Path(folder).name} (JPEG quality {quality}, {colour.upper() if colour == 'y' else 'RGB'})",
+                             how, crop=0)
     for file in _images(path):
         x = torch.from_numpy(read_image(file).transpose(2, 0, 1).copy()).float()
-        clean = quantize(x if x.shape[0] == 1 else convert_colour(x, "y"))  # 8-bit Y, as MATLAB rgb2ycbcr on uint8
+        if colour == "y":
+            clean = quantize(x if x.shape[0] == 1 else convert_colour(x, "y"))  # 8-bit Y, as MATLAB rgb2ycbcr on uint8
+        else:
+            clean = x.expand(3, -1, -1).clone() if x.shape[0] == 1 else x
         compressed, _ = jpeg(clean, np.random.default_rng(0))  # a fixed quality draws nothing
         pairs.inputs.append(compressed[None])
         pairs.targets.append(clean[None])
