@@ -3,6 +3,7 @@
     PYTHONPATH=src TURBOPIX_DATA=../shared/data python tools/train_restorers.py denoise-grey-s25 --out runs/
     python tools/train_restorers.py sr-fast-x2 --steps 500          # a shorter run of the same recipe
     python tools/train_restorers.py --list
+    python tools/train_restorers.py sr-accurate-x2 --ship-only   # ship a finished run (in the recipe's ship_dtype)
 
 Every recipe trains on a TRAINING set only (train400, cbsd432_train, t91: see shared/data/README.md);
 its validation PSNR comes from ``val_split`` images held out of that same training folder, never
@@ -29,6 +30,7 @@ import torch
 
 import turbopix
 from turbopix.core.atomic import atomic_write_text
+from turbopix.core.checkpoint import atomic_save, read_checkpoint
 from turbopix.core.hashing import sha256_file
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "turbopix" / "weights"
@@ -48,6 +50,7 @@ class Recipe:
     precision: str = "fp32"  # bf16: autocast training steps (benchmarks/train_throughput.py --precision)
     init_from: str | None = None  # a stage-2 recipe: start from the model another recipe trained (see _start_from)
     ship_as: str | None = None  # the shipped name --ship writes, when not the recipe's own (a stage 2 replaces stage 1)
+    ship_dtype: str = "float32"  # float16: the shipped file stores its weights in half precision (half the bytes)
 
 
 NOISE = "patches:train400?patch_size=40&degrade=noise:{sigma}&colour=grey&val_split=0.05"
@@ -92,8 +95,9 @@ RECIPES: dict[str, Recipe] = {
     # EDSR-baseline layout at the defaults (6 residual blocks of 64 channels, ~0.5M parameters); no batch norm,
     # so a lower rate than the DnCNNs
     **{f"sr-accurate-x{s}": Recipe("sr-accurate", SR.format(patch=SR_PATCH[s], scale=s), 12000, 16, {"scale": s}, lr=5e-4,
-                                   schedule="cosine", precision="bf16", validate_every=1000,
-                                   note="~15-25 min on one thread (x4 fastest: the smallest low-resolution crops)")
+                                   schedule="cosine", precision="bf16", validate_every=1000, ship_dtype="float16",
+                                   note="~15-25 min on one thread (x4 fastest: the smallest low-resolution crops); "
+                                        "shipped in float16 (1 MB, not 2)")
        for s in (2, 3, 4)},
     "inpaint-colour": Recipe("inpaint", INPAINT, 13000, 16, {"width": 16, "channels": 3}, validate_every=1000,
                              note="gated-conv encoder-decoder (width 16, ~150k parameters), L1 on the hole; box + "
@@ -128,32 +132,55 @@ def train_recipe(name: str, out: Path, *, steps: int | None, threads: int, seed:
     steps = steps or recipe.steps
     init = _start_from(recipe.init_from, out) if recipe.init_from else None
     start = time.perf_counter()
-    result = turbopix.train(
+    turbopix.train(
         recipe.model, recipe.data, out=run, model_options=dict(recipe.model_options), steps=steps,
         batch_size=recipe.batch_size, lr=recipe.lr, seed=seed, threads=threads, log_every=50,
         ckpt_every=recipe.validate_every or max(steps // 5, 1), sample_every=0,
         lr_schedule=recipe.schedule, init_from=str(init) if init else None, precision=recipe.precision,
     )
     seconds = time.perf_counter() - start
-    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line]
-    val = [r for r in rows if "val_psnr" in r]
-    best = run / "best.safetensors"  # the loop's model of the best validation PSNR (held-out split)
-    top = max(val, key=lambda r: r["val_psnr"]) if val else None
     record = {"name": name, "recipe": asdict(recipe), "steps": steps, "threads": threads, "seed": seed,
               "wall_seconds": round(seconds, 1), "torch": torch.__version__,
-              "init_from": {"path": str(init), "sha256": sha256_file(init)} if init else None,
-              "final_val_psnr": val[-1]["val_psnr"] if val else None,
-              "final_val_psnr_input": val[-1].get("val_psnr_input") if val else None,
-              "best_val_psnr": top["val_psnr"] if top else None, "best_step": top["step"] if top else None,
-              "shipped": ("best.safetensors" if best.is_file() else "model.safetensors") if ship else None,
-              "shipped_as": (recipe.ship_as or name) if ship else None}
+              "init_from": {"path": str(init), "sha256": sha256_file(init)} if init else None}
+    record.update(_validation(run))
     atomic_write_text(run / "recipe.json", json.dumps(record, indent=2))
-    if ship:  # the validation-selected model when the run kept one, else the final one
-        shutil.copyfile(best if best.is_file() else result.model_path, WEIGHTS / f"{recipe.ship_as or name}.safetensors")
+    return ship_run(name, out, recipe) if ship else record
+
+
+def _validation(run: Path) -> dict:
+    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line]
+    val = [r for r in rows if "val_psnr" in r]
+    top = max(val, key=lambda r: r["val_psnr"]) if val else None
+    return {"final_val_psnr": val[-1]["val_psnr"] if val else None,
+            "final_val_psnr_input": val[-1].get("val_psnr_input") if val else None,
+            "best_val_psnr": top["val_psnr"] if top else None, "best_step": top["step"] if top else None}
+
+
+def ship_run(name: str, out: Path, recipe: Recipe | None = None) -> dict:
+    """Copy run ``name``'s model of the best validation PSNR (the loop's best.safetensors; the final
+    model when there is none) into the shipped weights, in the recipe's ``ship_dtype``, and record
+    which file went where in its recipe.json."""
+    recipe = recipe or RECIPES[name]
+    run = out / name
+    record = json.loads((run / "recipe.json").read_text())
+    source = run / "best.safetensors" if (run / "best.safetensors").is_file() else run / "model.safetensors"
+    target = WEIGHTS / f"{recipe.ship_as or name}.safetensors"
+    if recipe.ship_dtype == "float32":
+        shutil.copyfile(source, target)
+    else:  # float weights cast; the loader copies them into the float32 model
+        tensors, meta = read_checkpoint(source)
+        dtype = getattr(torch, recipe.ship_dtype)
+        tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in tensors.items()}
+        atomic_save(tensors, target, {**meta, "stored_dtype": recipe.ship_dtype, "stored_from_sha256": sha256_file(source)},
+                    overwrite=True)
+    record.update(shipped=source.name, shipped_as=recipe.ship_as or name, shipped_dtype=recipe.ship_dtype,
+                  shipped_sha256=sha256_file(target))
+    atomic_write_text(run / "recipe.json", json.dumps(record, indent=2))
     return record
 
 
-def recipe_cli(recipes: dict, train: Callable[..., dict], *, doc: str, out: str, describe: Callable[[str, Any], str]) -> None:
+def recipe_cli(recipes: dict, train: Callable[..., dict], *, doc: str, out: str, describe: Callable[[str, Any], str],
+               ship: Callable[[str, Path], dict] | None = None) -> None:
     """The command line of a recipe script: list the recipes, or run the named ones (also used by
     tools/train_styles.py)."""
     p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
@@ -164,6 +191,8 @@ def recipe_cli(recipes: dict, train: Callable[..., dict], *, doc: str, out: str,
     p.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--ship", action="store_true", help="copy the best-validation (else final) model into src/turbopix/weights/")
+    if ship is not None:
+        p.add_argument("--ship-only", action="store_true", help="train nothing: ship the named runs already under --out")
     args = p.parse_args()
     if args.list or not args.names:
         for name, r in recipes.items():
@@ -173,11 +202,14 @@ def recipe_cli(recipes: dict, train: Callable[..., dict], *, doc: str, out: str,
         if name not in recipes:
             raise SystemExit(f"unknown recipe {name!r}; choose from {', '.join(recipes)}")
     for name in args.names:
-        print(json.dumps(train(name, args.out, steps=args.steps, threads=args.threads, seed=args.seed, ship=args.ship)))
+        if getattr(args, "ship_only", False):
+            print(json.dumps(ship(name, args.out)))
+        else:
+            print(json.dumps(train(name, args.out, steps=args.steps, threads=args.threads, seed=args.seed, ship=args.ship)))
 
 
 def main() -> None:
-    recipe_cli(RECIPES, train_recipe, doc=__doc__, out="runs/restorers", describe=lambda name, r: (
+    recipe_cli(RECIPES, train_recipe, doc=__doc__, out="runs/restorers", ship=ship_run, describe=lambda name, r: (
         f"{name:22s} {r.model:12s} {r.steps:5d} steps x {r.batch_size:3d}  {r.data}  {r.model_options}"))
 
 

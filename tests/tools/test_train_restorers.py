@@ -71,3 +71,28 @@ def test_sr_recipes_cut_patches_the_scale_divides_and_t91_holds(script):
     for scale, patch in script.SR_PATCH.items():
         assert patch % scale == 0 and patch <= 76, scale  # t20.bmp, T91's smallest, has 76 usable pixels at x4
         assert f"patch_size={patch}&degrade=bicubic:{scale}" in script.RECIPES[f"sr-fast-x{scale}"].data
+
+
+def test_ship_only_writes_the_best_model_in_half_precision(script, folder, tmp_path, monkeypatch):
+    """ship_dtype float16 halves the shipped file; it loads into a float32 model whose outputs match
+    the run's own float32 model to half-precision rounding, and recipe.json names both files."""
+    from turbopix.core.checkpoint import read_checkpoint
+    from turbopix.core.hashing import sha256_file
+
+    monkeypatch.setattr(script, "WEIGHTS", tmp_path / "weights")
+    (tmp_path / "weights").mkdir()
+    data = f"patches:{folder}?patch_size=12&degrade=bicubic:2&colour=grey&val_split=0.2"
+    recipe = script.Recipe("sr-accurate", data, 4, 4, {"scale": 2, "width": 8, "blocks": 1}, validate_every=2,
+                           ship_dtype="float16")
+    script.train_recipe("sr", tmp_path / "runs", steps=None, threads=1, seed=0, ship=False, recipe=recipe)
+    record = script.ship_run("sr", tmp_path / "runs", recipe)
+    best, shipped = tmp_path / "runs" / "sr" / "best.safetensors", tmp_path / "weights" / "sr.safetensors"
+    tensors, meta = read_checkpoint(shipped)
+    assert all(v.dtype == torch.float16 for v in tensors.values() if v.is_floating_point())
+    assert meta["stored_dtype"] == "float16" and meta["stored_from_sha256"] == sha256_file(best)
+    assert record["shipped_dtype"] == "float16" and record["shipped_sha256"] == sha256_file(shipped)
+    assert json.loads((tmp_path / "runs" / "sr" / "recipe.json").read_text())["shipped"] == "best.safetensors"
+    x = torch.rand(1, 1, 10, 12) * 2 - 1
+    full, half = turbopix.load(best), turbopix.load(shipped)
+    assert next(half.parameters()).dtype == torch.float32
+    assert torch.allclose(full.infer(image=x), half.infer(image=x), atol=2e-3)
