@@ -158,6 +158,16 @@ def load_model(spec: str | Path, task: str) -> Model:
     return Model(label, path, sha256_file(path)[:12], model_method(turbopix.load(path), task))
 
 
+def _recipes_of(model: Model, runs: Path) -> list[dict]:
+    """The recipe.json of the run that made ``model``: beside a run's model file, or, for a shipped
+    file, the run under ``runs`` whose recorded ``shipped_sha256`` is this file's."""
+    beside = model.path.parent / "recipe.json"
+    if beside.is_file():
+        return [json.loads(beside.read_text())]
+    found = [json.loads(f.read_text()) for f in sorted(runs.glob("*/recipe.json"))]
+    return [rec for rec in found if str(rec.get("shipped_sha256", "")).startswith(model.sha256)]
+
+
 def denoise_slot(kind: str, method: str, sigma: float) -> str:
     return f"denoise-{kind}-blind" if method == "blind" else f"denoise-{kind}-s{sigma:g}"
 
@@ -716,7 +726,8 @@ def write_report(result: dict, path: Path) -> None:
                      + (f" (input {rec['final_val_psnr_input']:.2f} dB)" if rec.get("final_val_psnr_input") else "")
                      + (f"; best {rec['best_val_psnr']:.2f} dB at step {rec['best_step']}, the shipped file ({rec['shipped']})"
                         if rec.get("shipped") == "best.safetensors" and rec.get("best_val_psnr") else "")
-                     + (f", shipped as `{rec['shipped_as']}`" if rec.get("shipped_as") not in (None, rec["name"]) else "") + ".")
+                     + (f", shipped as `{rec['shipped_as']}`" if rec.get("shipped_as") not in (None, rec["name"]) else "")
+                     + (f", stored in {rec['shipped_dtype']}" if rec.get("shipped_dtype", "float32") != "float32" else "") + ".")
     lines += ["", f"Machine: {meta.get('machine', '?')}; torch {torch.__version__}.", ""]
     # the sections other runs wrote after this generated part (readings, peak memory, speed) are kept
     old = path.read_text() if path.exists() else ""
@@ -772,6 +783,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="comma-separated sets to run BM3D (set12, bsd68) or CBM3D (cbsd68) on; slow: ~25 min for BSD68 at one sigma")
     p.add_argument("--limit", type=int, help="score only the first N images of each set (smoke runs; needs --results and --out)")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--runs", type=Path, default=ROOT / "runs" / "restorers",
+                   help="where tools/train_restorers.py ran: a shipped model's recipe.json is found there by the sha256 it shipped")
     p.add_argument("--results", type=Path, default=RESULTS, help="results JSON to merge into")
     p.add_argument("--out", type=Path, default=REPORT)
     args = p.parse_args(argv)
@@ -828,9 +841,7 @@ def main(argv: list[str] | None = None) -> None:
     # a run's recipe.json lies beside its model file; models not run keep the recipes recorded for them
     recipes = {r["name"]: r for r in old.get("meta", {}).get("recipes", [])}
     for model in (*slots.values(), deblocker, *colour_deblockers, inpainter):
-        f = model.path.parent / "recipe.json" if model else None
-        if f and f.exists():
-            rec = json.loads(f.read_text())
+        for rec in _recipes_of(model, args.runs) if model else ():
             recipes[rec["name"]] = rec
     meta = {**old.get("meta", {}), "recipes": list(recipes.values()), "threads": args.threads,
             "machine": f"{os.cpu_count()} CPUs (shared), {args.threads} torch thread(s)"}

@@ -264,3 +264,17 @@ def test_the_blind_model_runs_at_every_sigma_with_the_true_sigma(bench, tmp_path
     second = float(psnr(bench._run(model.method, pairs.inputs[1], sigma=50), pairs.targets[1], data_range=255.0))
     assert rows[50]["psnr"] == pytest.approx((first + second) / 2, abs=1e-4)
     assert "| turbopix `blind` (sha256 " in report and "| turbopix `denoise-grey-s15` | not trained | not trained | | |" in report
+
+
+def test_a_shipped_models_recipe_is_found_by_the_sha256_it_shipped(bench, tmp_path):
+    from turbopix.core.hashing import sha256_file
+
+    model_file = save(create_model("dncnn", channels=1, depth=3, width=4), tmp_path / "weights" / "dn.safetensors")
+    model = bench.load_model(model_file, "denoise")
+    runs = tmp_path / "runs"
+    for name, sha in (("dn", sha256_file(model_file)), ("other", "0" * 64)):
+        (runs / name).mkdir(parents=True)
+        (runs / name / "recipe.json").write_text(json.dumps({"name": name, "shipped_sha256": sha}))
+    assert [r["name"] for r in bench._recipes_of(model, runs)] == ["dn"]
+    (tmp_path / "weights" / "recipe.json").write_text(json.dumps({"name": "beside"}))  # a run's own folder wins
+    assert [r["name"] for r in bench._recipes_of(model, runs)] == ["beside"]
