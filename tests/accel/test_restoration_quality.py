@@ -68,6 +68,7 @@ RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "rest
 
 @pytest.mark.data
 @pytest.mark.parametrize("name, section, row", [("sr-fast-x2", "sr", {"set": "set5", "scale": 2}),
+                                                ("sr-accurate-x3", "sr", {"set": "set5", "scale": 3}),  # a float16 file
                                                 ("denoise-grey-s25", "denoise", {"set": "set12", "sigma": 25})])
 def test_shipped_restorers_score_as_docs_restoration_md_says(shared_data, name, section, row):
     """Eager fp32 of the shipped models on Set5 x2 / Set12 sigma 25 reproduces the row that
