@@ -662,6 +662,12 @@ def sr_report(rows: list[dict]) -> list[str]:
     return lines
 
 
+def _minutes(meta: dict) -> str:
+    """The shortest and longest training stage of the recorded recipes, in whole minutes."""
+    walls = [rec["wall_seconds"] / 60 for rec in meta.get("recipes", []) if rec.get("wall_seconds")]
+    return f"{min(walls):.0f} to {max(walls):.0f}" if walls else "?"
+
+
 def write_report(result: dict, path: Path) -> None:
     meta = result["meta"]
     lines = [
@@ -675,17 +681,20 @@ def write_report(result: dict, path: Path) -> None:
         "`pipelines/classical.py`; files, folders, colour and tiling in `pipelines/restore.py`.",
         "",
         "```",
-        "turbopix denoise noisy.png clean.png --sigma 25            # shipped denoise-grey-s25",
+        "turbopix denoise noisy.png clean.png --sigma 25            # shipped denoise-grey-s25 (colour file: denoise-colour-s25)",
+        "turbopix denoise noisy.png clean.png --sigma 30            # no fixed model for 30: denoise-grey-blind (grey files)",
         "turbopix denoise photos/ out/ --sigma 25 --model bm3d      # a classical baseline, same interface",
         "turbopix upscale small.png big.png --scale 2                # shipped sr-fast-x2 (on Y, chroma bicubic)",
-        "turbopix deblock photo.jpg fixed.png --quality 20          # shipped deblock-grey (on Y, chroma kept)",
+        "turbopix upscale small.png big.png --scale 2 --model accurate   # shipped sr-accurate-x2",
+        "turbopix deblock photo.jpg fixed.png --quality 20          # shipped deblock-colour (grey file: deblock-grey)",
         "turbopix inpaint photo.png --mask holes.png out.png         # shipped inpaint-colour (white = missing)",
         "turbopix inpaint photo.png --mask holes.png out.png --model telea   # a classical baseline",
         "turbopix train --model dncnn --data 'patches:train400?patch_size=40&degrade=noise:25&colour=grey&val_split=0.05'",
         "python tools/train_restorers.py --list                     # the recipes of the shipped models",
         "```",
         "",
-        "Colour: a grey denoiser refuses colour files (noise on R, G, B is not grey noise); grey SR and",
+        "Colour: without `--model` each file gets the shipped model of its kind (grey or colour); a grey",
+        "denoiser given a colour file refuses it (noise on R, G, B is not grey noise); grey SR and",
         "deblocking models run on Y and put Cb/Cr back. Tiles overlap by the model's receptive radius, so",
         "tiled output equals untiled (tested to 1e-4); the output is assembled as 8-bit. Validation PSNR",
         "(`val_psnr`, `val_psnr_input` in log.jsonl) comes from the `test` split of the training spec",
@@ -694,8 +703,8 @@ def write_report(result: dict, path: Path) -> None:
         "## Measurements",
         "",
         "Measured by `benchmarks/restoration.py` (numbers also in `benchmarks/results/restoration.json`).",
-        "The learned models are CPU runs of `tools/train_restorers.py` of 11 to 46 minutes on one thread (the",
-        "papers train for hours to days on GPUs), with networks sized for that budget. See *Training* below.",
+        f"The learned models are CPU runs of `tools/train_restorers.py` of {_minutes(meta)} minutes per stage on one",
+        "thread (the papers train for hours to days on GPUs), with networks sized for that budget. See *Training* below.",
         "",
     ]
     if result.get("denoise"):
