@@ -92,9 +92,11 @@ TITLES = {"set12": "Set12", "bsd68": "BSD68", "cbsd68": "CBSD68", "set5": "Set5"
 DENOISE_METHODS = {"grey": ("noisy input", "model", "blind", "BM3D"), "colour": ("noisy input", "model", "CBM3D")}
 SR_METHODS = ("bicubic", "sr-fast", "sr-accurate")
 LEARNED = ("model", "blind", "sr-fast", "sr-accurate")
-# published PSNR at sigma 15/25/50 (grey: the DnCNN paper; colour: the FFDNet paper's table)
+# published PSNR at sigma 15/25/50 (grey: the DnCNN paper, its Tables 2 and 3; colour: the FFDNet paper's table)
 PUBLISHED_DENOISE = {"grey": {"BM3D": {"bsd68": (31.07, 28.57, 25.62)},
-                              "DnCNN-S": {"set12": (32.86, 30.44, 27.18), "bsd68": (31.73, 29.23, 26.23)}},
+                              "DnCNN-S": {"set12": (32.86, 30.44, 27.18), "bsd68": (31.73, 29.23, 26.23)},
+                              # the blind DnCNN of the same paper (one model for sigma 0-55): compare denoise-grey-blind
+                              "DnCNN-B": {"set12": (32.68, 30.36, 27.21), "bsd68": (31.61, 29.16, 26.23)}},
                      "colour": {"CBM3D": {"cbsd68": (33.52, 30.71, 27.38)}, "CDnCNN-B": {"cbsd68": (33.89, 31.23, 27.92)},
                                 "FFDNet": {"cbsd68": (33.87, 31.21, 27.96)}}}
 # published PSNR on Y at x2/x3/x4 (SRCNN, FSRCNN, VDSR papers; B100 from the VDSR paper)
@@ -619,7 +621,7 @@ def denoise_report(rows: list[dict]) -> list[str]:
         "blind one `denoise-grey-blind` (given the true sigma as its noise-level input); colour (CBSD68, RGB):",
         "`denoise-colour-sS`. BM3D / CBM3D: the `bm3d` package (`bm3d` / `bm3d_rgb`) at the true sigma. Outputs clipped and",
         "rounded to 8 bits; PSNR on grey (CBSD68: RGB), peak 255, no border crop, mean over images. Published: the DnCNN",
-        "paper (BM3D, DnCNN-S) and the FFDNet paper (CBM3D, CDnCNN-B, FFDNet). A slot with no model (no shipped",
+        "paper (BM3D, DnCNN-S and its blind DnCNN-B) and the FFDNet paper (CBM3D, CDnCNN-B, FFDNet). A slot with no model (no shipped",
         "weights, no `--model`) says *not trained*.",
         "",
     ]

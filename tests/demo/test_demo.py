@@ -28,7 +28,7 @@ def test_quick_demo_on_digits(tmp_path, capsys):
     assert Image.open(out / "vae" / "reconstructions.png").size == (8 * 10 + 2, 8 * 10 + 2)  # 4 pairs of rows of 8
     # the applications section: each showcase ran (its picture is there) or says why it was skipped
     apps = summary["applications"]
-    assert [a["key"] for a in apps] == ["denoise", "upscale", "deblock", "inpaint-box", "inpaint-free", "enhance",
+    assert [a["key"] for a in apps] == ["denoise", "upscale", "denoise-colour", "deblock", "inpaint-box", "inpaint-free", "enhance",
                                        "style", "translate"]
     assert "<h2>Applications</h2>" in html
     for a in apps:

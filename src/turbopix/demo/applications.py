@@ -18,16 +18,15 @@ How the numbers are computed (also shown in the report):
 - super-resolution: the low-resolution image is the MATLAB-bicubic downscale of the crop (rounded to
   8 bits, ``data/resize.py``); "before" is its MATLAB-bicubic upscale; PSNR on Y (BT.601), border
   crop = scale, as SR papers report;
+- colour denoising: the colour CBSD68 crop plus Gaussian noise on each of R, G and B (as the grey
+  case, the noise array drawn for the whole (H, W, 3) crop), clipped and rounded to 8 bits; the
+  shipped ``denoise-colour-s25``; PSNR on RGB, peak 255, no border crop;
 - JPEG deblocking: the colour crop of a LIVE1 image saved as JPEG by Pillow at quality
-  ``JPEG_QUALITY`` (the ``jpeg:Q`` degradation, the encoder ``benchmarks/restoration.py``'s jpeg
-  section uses: libjpeg's IJG tables scaled by the quality, Pillow's default 4:2:0 chroma
-  subsampling) and decoded to 8-bit RGB = the input. The shipped ``deblock-grey`` is a grey (Y)
-  model, so, as ``turbopix deblock`` does on a colour file, it runs on the Y of YCbCr (MATLAB BT.601)
-  of the decoded RGB and the decoded Cb and Cr are put back unchanged (their blocking and chroma
-  blur stay; the pictures show them). PSNR on Y only (MATLAB BT.601 of the 8-bit RGB, float, peak
-  255), no border crop, of the decoded JPEG ("before") and of the output against the clean crop. The
-  benchmark instead compresses the grey 8-bit Y itself (one channel), so its numbers are close but
-  not the same protocol;
+  ``JPEG_QUALITY`` (the ``jpeg:Q`` degradation, the encoder ``benchmarks/restoration.py``'s
+  jpeg-colour section uses: libjpeg's IJG tables scaled by the quality, Pillow's default 4:2:0
+  chroma subsampling) and decoded to 8-bit RGB = the input; the shipped ``deblock-colour`` maps RGB
+  to RGB (what ``turbopix deblock`` runs on a colour file). PSNR on RGB, peak 255, no border crop,
+  of the decoded JPEG ("before") and of the output against the clean crop;
 - inpainting: one mask per colour CBSD68 crop, drawn by ``turbopix.data.masks`` (``box_mask`` for
   the box showcase, ``free_form_mask`` for the free-form one) from numpy ``default_rng([0, i, k])``
   for image i (k = 0 box, 1 free-form); the hole is set to mid-grey (8-bit 128, ``MASK_FILL``
@@ -163,11 +162,13 @@ SHOWCASES = [
     Showcase("upscale", "Super-resolution x2", "set5/HR", "sr-fast-x2", "sr",
              "MATLAB-bicubic downscale x2 (8-bit); before = MATLAB-bicubic upscale; PSNR on Y, border crop 2",
              _downscale(2), _upscale(2), _psnr(y=True, crop=2), scale=2),
-    Showcase("deblock", f"JPEG deblocking, quality {JPEG_QUALITY} (colour, scored on Y)", "live1", "deblock-grey", "deblock",
+    Showcase("denoise-colour", "Denoising, sigma 25 (colour)", "cbsd68", "denoise-colour-s25", "denoise",
+             "Gaussian noise, sigma 25 on 0-255, on each of R, G and B, clipped and rounded to 8 bits; PSNR on RGB, "
+             "no border crop", _noisy(25), lambda noisy: noisy, _psnr(), sigma=25),
+    Showcase("deblock", f"JPEG deblocking, quality {JPEG_QUALITY} (colour)", "live1", "deblock-colour", "deblock",
              f"the colour crop saved as JPEG by Pillow at quality {JPEG_QUALITY} (IJG tables, 4:2:0 chroma) and decoded; "
-             "the grey model runs on Y (MATLAB BT.601) and keeps the decoded Cb and Cr, as turbopix deblock does on a "
-             "colour file; PSNR on Y only, no border crop",
-             _jpeg(JPEG_QUALITY), lambda jpeg: jpeg, _psnr(y=True)),
+             "the colour model maps RGB to RGB, as turbopix deblock does on a colour file; PSNR on RGB, no border crop",
+             _jpeg(JPEG_QUALITY), lambda jpeg: jpeg, _psnr()),
     Showcase("inpaint-box", "Inpainting, box masks", "cbsd68", "inpaint-colour", "inpaint",
              "one box mask per crop (turbopix.data.masks.box_mask, numpy default_rng([0, i, 0]) for image i), " + _INPAINT_HOW,
              _fill_hole, lambda given: given, _hole_psnr, baseline="biharmonic", mask=_mask("box"),
