@@ -88,7 +88,10 @@ def test_init_from_starts_where_the_donor_ended(digits, tmp_path):
     assert json.loads((tmp_path / "tuned" / "run.json").read_text())["train"]["init_from"] == str(donor.model_path)
 
 
-def test_init_from_refuses_another_model_or_options_and_writes_nothing(digits, tmp_path):
+def test_init_from_refuses_another_model_or_options_and_writes_nothing(digits, tmp_path, monkeypatch):
+    import turbopix.models.shipped as shipped
+
+    monkeypatch.setattr(shipped, "WEIGHTS_DIR", tmp_path / "no-weights")  # an installation without shipped files
     donor = turbopix.train("vae", digits, out=tmp_path / "donor", steps=2, model_options=VAE, **FAST)
     with pytest.raises(TrainingOptionError, match="holds model vae, not ae"):
         turbopix.train("ae", digits, out=tmp_path / "a", steps=2, init_from=str(donor.model_path), model_options={"width": 8}, **FAST)
