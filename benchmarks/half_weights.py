@@ -31,8 +31,11 @@ def main() -> None:
         shipped = shipped_path(name)
         if read_metadata(shipped).get("stored_dtype") != "float16":
             raise SystemExit(f"{shipped} is not stored in float16")
+        run = args.runs / name / "best.safetensors"
+        if not run.is_file():
+            raise SystemExit(f"{run} not found: the float32 model of {name}'s run (give --runs where it ran)")
         scores = []
-        for path in (args.runs / name / "best.safetensors", shipped):
+        for path in (run, shipped):
             probe = QualityProbe(turbopix.load(path), n=4, data_root=args.data_root)  # n: example inputs, not test images
             scores.append(probe.psnr_eager)
         print(f"| {name} | {probe.pairs.name} | {scores[0]:.4f} | {scores[1]:.4f} | {scores[1] - scores[0]:+.4f} dB |")

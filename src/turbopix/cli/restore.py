@@ -66,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     # no --model: the shipped default, grey or colour per image (DefaultMethod)
     method = resolve_method(name, task, scale=scale, sigma=sigma) if name else DefaultMethod(task, scale=scale, sigma=sigma)
     if quality is not None and (name or method.name) in SHIPPED_DEBLOCKERS and not 10 <= quality <= 40:
-        print(f"turbopix: note: {name} was trained on JPEG qualities 10-40; quality {quality} is outside them", file=sys.stderr)
+        which = name or "the shipped deblocker"  # no --model: deblock-grey or deblock-colour, per file
+        print(f"turbopix: note: {which} was trained on JPEG qualities 10-40; quality {quality} is outside them", file=sys.stderr)
     report = restore_files(method, args.input, args.output, cfg, sigma=sigma, mask=getattr(args, "mask", None))
     return report_written(report, args.output)
 
