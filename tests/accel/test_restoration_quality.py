@@ -49,7 +49,7 @@ def test_probe_scores_eager_and_variant_on_the_test_set(tmp_path):
 
 def test_probe_says_why_without_a_protocol(tmp_path):
     model = _tiny_sr()
-    model.metadata = {"data": "patches:t91?degrade=jpeg:10-40"}
+    model.metadata = {"data": "patches:t91?degrade=mask:any"}
     q = QualityProbe(model, n=4, data_root=_fake_root(tmp_path)).measure(lambda inputs: model.infer(**inputs))
     assert q.psnr is None and "test-set PSNR skipped: no standard test protocol" in q.note
 

@@ -14,7 +14,8 @@ from turbopix.data.testsets import denoising_pairs, jpeg_pairs, sr_pairs, standa
 
 
 def _fake_root(tmp_path):
-    """set12-like (grey 32x24) and set5-like (colour HR 32x24 + LR_bicubic/X2 16x12) folders."""
+    """set12-like (grey 32x24), set5-like (colour HR 32x24 + LR_bicubic/X2 16x12) and cbsd68/live1-like
+    (colour 32x24) folders."""
     rng = np.random.default_rng(0)
     (tmp_path / "set12").mkdir()
     for i in range(3):
@@ -24,6 +25,11 @@ def _fake_root(tmp_path):
     for name in ("baby", "bird"):
         Image.fromarray(rng.integers(0, 256, (25, 33, 3), dtype=np.uint8)).save(tmp_path / "set5" / "HR" / f"{name}.png")
         Image.fromarray(rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)).save(tmp_path / "set5" / "LR_bicubic" / "X2" / f"{name}x2.png")
+    # after set5, whose random pixels other tests' expected values depend on
+    for folder in ("cbsd68", "live1"):
+        (tmp_path / folder).mkdir()
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)).save(tmp_path / folder / f"{i:02d}.png")
     return tmp_path
 
 
@@ -52,8 +58,19 @@ def test_standard_test_set_follows_the_training_degradation(tmp_path):
     assert noise.name.startswith("set12") and noise.sigma == 25
     sr = standard_test_set("patches:t91?patch_size=48&degrade=bicubic:2&colour=y", scale=2, data_root=root)
     assert sr.name.startswith("set5 x2") and sr.crop == 2
+    # a colour denoiser: CBSD68 on RGB; a blind one: sigma 25, which it also gets as its input
+    colour = standard_test_set("patches:cbsd432_train?degrade=noise:15&colour=rgb", channels=3, data_root=root)
+    assert colour.name.startswith("cbsd68 (noise sigma 15") and colour.sigma == 15 and colour.inputs[0].shape[1] == 3
+    blind = standard_test_set("patches:train400?degrade=noise:0-55&colour=grey", data_root=root)
+    assert blind.name.startswith("set12 (noise sigma 25") and blind.sigma == 25
+    # deblockers: LIVE1 at quality 20 for a 10-40 range, on Y or as a colour JPEG on RGB
+    grey = standard_test_set("patches:cbsd432_train?degrade=jpeg:10-40&colour=y", data_root=root)
+    assert grey.name == "live1 (JPEG quality 20, Y)" and grey.inputs[0].shape[1] == 1
+    assert torch.equal(grey.inputs[1], jpeg_pairs("live1", 20, data_root=root).inputs[1])
+    rgb = standard_test_set("patches:cbsd432_train?degrade=jpeg:30&colour=rgb", channels=3, data_root=root)
+    assert rgb.name == "live1 (JPEG quality 30, RGB)" and rgb.inputs[0].shape[1] == 3
     with pytest.raises(DataError, match="no standard test protocol"):
-        standard_test_set("patches:t91?degrade=jpeg:10-40", data_root=root)
+        standard_test_set("patches:cbsd432_train?degrade=mask:any", data_root=root)
     with pytest.raises(DataError, match="no degradation recorded"):
         standard_test_set("mnist", data_root=root)
     with pytest.raises(DataError, match="not found"):

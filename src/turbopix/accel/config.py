@@ -34,7 +34,8 @@ class QualityOptions:
                          min=0)
     ref: Optional[str] = opt("auto", "reference set: for generators the FID reference ('auto': the test split of the training data); "
                                      "for restorers the test set scored by PSNR against its ground truth ('auto': set12 for a "
-                                     "noise:SIGMA denoiser, set5 for bicubic:S super-resolution; or a folder of the same layout); "
+                                     "grey denoiser, cbsd68 for a colour one, set5 for super-resolution, live1 for JPEG; a model "
+                                     "trained on a range is scored at sigma 25 / quality 20; or a folder of the same layout); "
                                      "'none': skip")
     data_root: Optional[str] = opt(None, "dataset folder; None: $TURBOPIX_DATA")
 

@@ -21,8 +21,10 @@ and ``turbopix bench`` (the PSNR cost of an accelerated variant) compute the sam
   4:2:0 chroma) and decoded, scored on RGB.
 
 :func:`standard_test_set` picks the standard set from the degradation a model was trained on (its
-recorded data spec): ``noise:SIGMA`` -> Set12 at that sigma, ``bicubic:S`` -> Set5 x S. These are
-TEST sets: measure on them, never train or tune on them.
+recorded data spec): ``noise:SIGMA`` -> Set12 at that sigma (CBSD68 for a colour model),
+``bicubic:S`` -> Set5 x S, ``jpeg:Q`` -> LIVE1 at that quality (on Y, or colour JPEG on RGB for a
+colour model); a range (``noise:0-55``, ``jpeg:10-40``) is scored at sigma 25 / quality 20. These
+are TEST sets: measure on them, never train or tune on them.
 """
 from __future__ import annotations
 
@@ -39,7 +41,10 @@ from .errors import DataError
 from .images import IMAGE_EXTENSIONS, read_image
 from .sources import resolve_folder
 
-DEFAULT_SETS = {"denoise": "set12", "sr": "set5"}  # what ``ref="auto"`` picks
+# what ``ref="auto"`` picks: grey denoisers on Set12, colour ones on CBSD68, SR on Set5, JPEG on LIVE1
+DEFAULT_SETS = {"denoise": "set12", "denoise-rgb": "cbsd68", "sr": "set5", "jpeg": "live1"}
+# the one level a model trained on a range (noise:0-55, jpeg:10-40) is scored at
+RANGE_LEVELS = {"noise": 25.0, "jpeg": 20}
 
 
 @dataclass
@@ -170,20 +175,28 @@ def _option(spec: str, name: str) -> str | None:
 
 
 def standard_test_set(data_spec: str | None, *, ref: str = "auto", channels: int = 1, scale: int = 1,
-                 data_root: str | Path | None = None) -> RestorationPairs:
+                      data_root: str | Path | None = None) -> RestorationPairs:
     """The test pairs for a model trained on ``data_spec`` (its metadata ``data``): the degradation
-    decides the protocol, ``ref`` the folder ('auto': Set12 for noise, Set5 for bicubic). Raises
-    DataError, saying why, where no standard protocol applies."""
+    decides the protocol, ``ref`` the folder ('auto': ``DEFAULT_SETS``). A model trained on a range
+    of levels (a blind denoiser's ``noise:0-55``, a deblocker's ``jpeg:10-40``) is scored at
+    ``RANGE_LEVELS`` (sigma 25, quality 20); a denoiser that takes the noise level as an input gets
+    that sigma. Raises DataError, saying why, where no standard protocol applies."""
     degrade = _option(data_spec or "", "degrade")
     colour = _option(data_spec or "", "colour") or ("grey" if channels == 1 else "rgb")
     if degrade is None:
         raise DataError(f"no degradation recorded in the model's data spec ({data_spec!r}): no test protocol to apply")
-    noise = re.fullmatch(r"noise:([0-9.]+)", degrade)
+    level = re.fullmatch(r"(noise|jpeg):([0-9.]+)(-[0-9.]+)?", degrade)
     bicubic = re.fullmatch(r"bicubic:([0-9]+)", degrade)
-    if noise and scale == 1:
-        folder = DEFAULT_SETS["denoise"] if ref == "auto" else ref
-        return denoising_pairs(folder, float(noise.group(1)), colour=colour, data_root=data_root)
+    if level and scale == 1:
+        kind = level.group(1)
+        value = RANGE_LEVELS[kind] if level.group(3) else float(level.group(2))
+        if kind == "noise":
+            folder = DEFAULT_SETS["denoise-rgb" if colour == "rgb" else "denoise"] if ref == "auto" else ref
+            return denoising_pairs(folder, value, colour=colour, data_root=data_root)
+        folder = DEFAULT_SETS["jpeg"] if ref == "auto" else ref
+        return jpeg_pairs(folder, int(value), colour="rgb" if colour == "rgb" else "y", data_root=data_root)
     if bicubic and int(bicubic.group(1)) == scale:
         folder = DEFAULT_SETS["sr"] if ref == "auto" else ref
         return sr_pairs(folder, scale, colour=colour, data_root=data_root)
-    raise DataError(f"no standard test protocol for degradation {degrade!r} (known: noise:SIGMA, bicubic:SCALE)")
+    raise DataError(f"no standard test protocol for degradation {degrade!r} "
+                    "(known: noise:SIGMA or a range, jpeg:QUALITY or a range, bicubic:SCALE)")
