@@ -41,7 +41,13 @@ class ProjectionHead(nn.Module):
         super().__init__()
         wrap = spectral_norm if spectral else (lambda m: m)
         self.linear = wrap(nn.Linear(features, 1))
-        self.embed = wrap(nn.Embedding(num_classes, features)) if num_classes else None
+        self.embed = None
+        if num_classes:
+            embed = nn.Embedding(num_classes, features)
+            # Glorot, as the projection discriminator's own code (SNGAN): torch's default N(0, 1)
+            # makes the class term ~sqrt(features) times the linear term at the start
+            nn.init.xavier_uniform_(embed.weight)
+            self.embed = wrap(embed)
 
     def forward(self, h: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         out = self.linear(h).squeeze(1)  # (B,)
@@ -106,6 +112,11 @@ class DCGANConfig(ConditionalImageConfig):
     d_width: int = opt(64, "discriminator channels after the first conv (ndf); doubles per level", min=1)
     loss: Literal["bce", "hinge"] = opt("bce", "GAN loss: non-saturating BCE or hinge")
     spectral_norm: bool = opt(False, "spectral norm on discriminator layers instead of batch norm")
+    minibatch_std: int = opt(0, "discriminator sees how much groups of this many images differ (PGGAN's "
+                             "minibatch standard deviation; 4 is usual; 0 off): against a generator "
+                             "that repeats itself", min=0)
+    mode_seeking: float = opt(0.0, "weight of the mode-seeking term (MSGAN, Mao et al. 2019): the generator is "
+                              "rewarded when two latents with the same label give different images; 0 off", min=0)
 
 
 class DCGANGenerator(nn.Module):
@@ -123,7 +134,8 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminator(nn.Module):
     def __init__(self, cfg: DCGANConfig) -> None:
         super().__init__()
-        self.body = ConvEncoder(cfg.channels, cfg.image_size, cfg.d_width, "spectral" if cfg.spectral_norm else "batch")
+        self.body = ConvEncoder(cfg.channels, cfg.image_size, cfg.d_width, "spectral" if cfg.spectral_norm else "batch",
+                                cfg.minibatch_std)
         self.head = ProjectionHead(self.body.out_features, cfg.num_classes, cfg.spectral_norm)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:

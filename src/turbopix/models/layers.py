@@ -71,26 +71,55 @@ class ConvEncoder(nn.Module):
     """DCGAN discriminator body: image (B, channels, size, size) -> features (B, out_features).
 
     ``norm`` is "batch" (DCGAN), "spectral" (spectral norm on every conv, no batch norm: SN-GAN) or
-    "none".
+    "none". ``minibatch_std`` > 0 adds a :class:`MinibatchStd` map (groups of that many images)
+    before the last conv, or before the flatten when there is a single conv.
     """
 
-    def __init__(self, channels: int, image_size: int, width: int, norm: str = "batch") -> None:
+    def __init__(self, channels: int, image_size: int, width: int, norm: str = "batch", minibatch_std: int = 0) -> None:
         super().__init__()
         start, k = plan_levels(image_size)
         wrap = spectral_norm if norm == "spectral" else (lambda m: m)
         layers: list[nn.Module] = [wrap(nn.Conv2d(channels, width, 4, 2, 1)), nn.LeakyReLU(0.2, True)]
         c = width
-        for _ in range(k - 1):  # each block halves the resolution and doubles the channels
-            layers.append(wrap(nn.Conv2d(c, c * 2, 4, 2, 1, bias=norm != "batch")))
+        for i in range(k - 1):  # each block halves the resolution and doubles the channels
+            extra = 0
+            if minibatch_std and i == k - 2:
+                layers.append(MinibatchStd(minibatch_std))
+                extra = 1
+            layers.append(wrap(nn.Conv2d(c + extra, c * 2, 4, 2, 1, bias=norm != "batch")))
             if norm == "batch":
                 layers.append(nn.BatchNorm2d(c * 2))
             layers.append(nn.LeakyReLU(0.2, True))
             c *= 2
-        self.net = nn.Sequential(*layers, nn.Flatten())  # c x start x start, flattened
-        self.out_features = c * start * start
+        if minibatch_std and k == 1:
+            layers.append(MinibatchStd(minibatch_std))
+        self.net = nn.Sequential(*layers, nn.Flatten())  # c (+1) x start x start, flattened
+        self.out_features = (c + (1 if minibatch_std and k == 1 else 0)) * start * start
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+
+class MinibatchStd(nn.Module):
+    """Appends one feature map: how much the images of a group differ (Karras et al. 2018, PGGAN).
+
+    The batch is split into groups of ``group`` images (the largest divisor of the batch size up to
+    ``group``); for each group, the standard deviation of every feature over its images, averaged
+    over features and positions, becomes a constant map for those images. A generator that makes
+    the same image again and again gives groups with a small value, which the discriminator can
+    see: the usual cure for a GAN whose samples lack variety.
+    """
+
+    def __init__(self, group: int = 4) -> None:
+        super().__init__()
+        self.group = group
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        g = max(d for d in range(1, min(self.group, b) + 1) if b % d == 0)
+        y = x.reshape(g, b // g, c, h, w)  # image i is in group i % (b // g)
+        s = torch.sqrt(y.var(0, unbiased=False) + 1e-8).mean(dim=(1, 2, 3))  # (b // g,)
+        return torch.cat([x, s.view(1, -1, 1, 1, 1).expand(g, -1, 1, h, w).reshape(b, 1, h, w)], 1)
 
 
 def mlp(sizes: list[int], act: Callable[[], nn.Module], *, wrap=lambda m: m) -> nn.Sequential:

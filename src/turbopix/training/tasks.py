@@ -170,7 +170,12 @@ class GANTask(GeneratorTask):
         x, y = batch["image"], self.labels(batch)
         opt_g, opt_d = self.optimizers["g"], self.optimizers["d"]
         z = noise.randn(self.latent_dim).to(x.device)  # noise is drawn on the CPU; a no-op there
-        fake = self.G(z, y)  # generated images use the real batch's labels when conditional
+        # generated images use the real batch's labels when conditional; with the mode-seeking term
+        # the second half repeats the first half's labels, so image i and i + half share a label
+        ms, half = getattr(self.model.config, "mode_seeking", 0.0), x.shape[0] // 2
+        if ms and y is not None:
+            y = torch.cat([y[:half], y[:half], y[2 * half:]])
+        fake = self.G(z, y)
 
         # discriminator: push real up, fake down
         self.D_plain.requires_grad_(True)
@@ -187,6 +192,10 @@ class GANTask(GeneratorTask):
         # share batch statistics, as every rank runs this forward.
         self.D_plain.requires_grad_(False)
         loss_g = self.loss.generator(self.D_plain(fake, y))
+        if ms:  # MSGAN (Mao et al. 2019): 1 / (mean |G(z1) - G(z2)| / mean |z1 - z2|), pairs i, i + half
+            a, b = slice(0, half), slice(half, 2 * half)
+            ratio = (fake[a] - fake[b]).abs().mean() / (z[a] - z[b]).abs().mean()
+            loss_g = loss_g + ms / (ratio + 1e-5)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
