@@ -41,6 +41,8 @@ VARIANTS: dict[str, tuple[bool, dict[str, Any], dict[str, Any]]] = {
     "cond-b128": (True, {}, {"batch_size": 128}),
     "cond-b16": (True, {}, {"batch_size": 16}),
     "cond-b32-ema9995": (True, {}, {"batch_size": 32, "ema_decay": 0.9995}),
+    "cond-b16-ema9995": (True, {}, {"batch_size": 16, "ema_decay": 0.9995}),
+    "cond-b8-ema9995": (True, {}, {"batch_size": 8, "ema_decay": 0.9995}),
     "mbstd": (False, {"minibatch_std": 4}, {}),
     "cond-mbstd-ms": (True, {"minibatch_std": 4, "mode_seeking": 1.0}, {}),
     "cond-hinge-sn-ttur-w32": (True, {**SN_HINGE, "g_width": 32, "d_width": 32}, TTUR),
