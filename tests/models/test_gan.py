@@ -72,3 +72,16 @@ def test_mode_seeking_term_pairs_images_of_one_label():
     ratio = (fake[:8] - fake[8:]).abs().mean() / (z[:8] - z[8:]).abs().mean()
     want = F.softplus(-seen["d_out"]).mean() + 2.0 / (ratio + 1e-5)
     torch.testing.assert_close(logs["loss_g"], want.detach())
+
+
+def test_mode_seeking_keeps_the_real_images_labels():
+    """Only the generated half is relabelled: D scores the real batch with its own labels."""
+    torch.manual_seed(0)
+    model = create_model("dcgan", image_size=8, g_width=8, d_width=8, num_classes=10, mode_seeking=1.0).train()
+    task = GANTask(model, TrainConfig(batch_size=16))
+    calls = []
+    model.discriminator.register_forward_hook(lambda m, args, out: calls.append(args[1].clone()))
+    batch = load_dataset("digits", split="train").batch(torch.arange(16))
+    task.step(batch, StepNoise(0, 0, 16))
+    real, fake = calls[0], calls[1]
+    assert torch.equal(real, batch["label"]) and torch.equal(fake[:8], fake[8:])

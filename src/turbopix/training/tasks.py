@@ -172,14 +172,15 @@ class GANTask(GeneratorTask):
         z = noise.randn(self.latent_dim).to(x.device)  # noise is drawn on the CPU; a no-op there
         # generated images use the real batch's labels when conditional; with the mode-seeking term
         # the second half repeats the first half's labels, so image i and i + half share a label
+        # (a batch of one has no pair: the term is skipped)
         ms, half = getattr(self.model.config, "mode_seeking", 0.0), x.shape[0] // 2
-        if ms and y is not None:
-            y = torch.cat([y[:half], y[:half], y[2 * half:]])
-        fake = self.G(z, y)
+        ms = ms if half else 0.0
+        y_fake = torch.cat([y[:half], y[:half], y[2 * half:]]) if ms and y is not None else y
+        fake = self.G(z, y_fake)
 
-        # discriminator: push real up, fake down
+        # discriminator: push real up, fake down (real images keep their own labels)
         self.D_plain.requires_grad_(True)
-        d_real, d_fake = self.D(x, y), self.D(fake.detach(), y)
+        d_real, d_fake = self.D(x, y), self.D(fake.detach(), y_fake)
         loss_d = self.loss.discriminator(d_real, d_fake)
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
@@ -191,7 +192,7 @@ class GANTask(GeneratorTask):
         # would fail). G's own wrapper averages G's gradients. SyncBatchNorm layers inside D still
         # share batch statistics, as every rank runs this forward.
         self.D_plain.requires_grad_(False)
-        loss_g = self.loss.generator(self.D_plain(fake, y))
+        loss_g = self.loss.generator(self.D_plain(fake, y_fake))
         if ms:  # MSGAN (Mao et al. 2019): 1 / (mean |G(z1) - G(z2)| / mean |z1 - z2|), pairs i, i + half
             a, b = slice(0, half), slice(half, 2 * half)
             ratio = (fake[a] - fake[b]).abs().mean() / (z[a] - z[b]).abs().mean()
