@@ -37,14 +37,21 @@ def shot(page, name: str) -> None:
 
 
 def wait_for_next(page, done: int) -> None:
+    """Wait for the next trial to accept keys: the count updated and its images on screen.
+
+    The page ignores keys until its images are shown (reaction times count from then), so a key
+    pressed as soon as the count changes could be dropped; ``#trial[data-ready]`` marks the moment.
+    """
     page.wait_for_function(f"document.getElementById('status').textContent.startsWith('{done} of')")
+    if page.query_selector("#finished") is None:
+        page.wait_for_selector("#trial[data-ready]")
 
 
 def test_rate_a_2afc_study_by_keyboard(make_study, serve, browser):
     server = serve(make_study("2afc", trials=6, gold_every=3))
     page = browser.new_page(viewport={"width": 1000, "height": 700})
     page.goto(server.url + "/")
-    page.wait_for_selector("#trial img")
+    page.wait_for_selector("#trial[data-ready]")
     # the images are drawn at >= 4x their 28 px, nearest-neighbour
     assert page.eval_on_selector("#img0", "i => getComputedStyle(i).imageRendering") == "pixelated"
     assert page.eval_on_selector("#img0", "i => i.naturalWidth") == 28
@@ -68,7 +75,7 @@ def test_ab_tie_and_mos_keys_on_a_phone(make_study, serve, browser, tmp_path):
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = phone.new_page()
     page.goto(server.url + "/")
-    page.wait_for_selector("#trial img")
+    page.wait_for_selector("#trial[data-ready]")
     boxes = [page.eval_on_selector(sel, "e => e.getBoundingClientRect().right") for sel in ("#img0", "#img1")]
     assert max(boxes) <= 390  # both images fit side by side on the phone's width
     shot(page, "rating_ab_phone.png")
@@ -85,7 +92,7 @@ def test_mos_by_number_keys_and_tap(make_study, serve, browser):
     server = serve(make_study("mos", sources=1, trials=3, gold_every=0))
     page = browser.new_page(viewport={"width": 800, "height": 700})
     page.goto(server.url + "/")
-    page.wait_for_selector("#trial img")
+    page.wait_for_selector("#trial[data-ready] img")
     shot(page, "rating_mos.png")
     page.keyboard.press("7")  # not a score: ignored
     page.keyboard.press("4")
@@ -112,7 +119,7 @@ def test_a_study_with_inputs_shows_the_input_between_the_candidates(tmp_path, se
     server = serve(folder)
     page = browser.new_page(viewport={"width": 1000, "height": 700})
     page.goto(server.url + "/")
-    page.wait_for_selector("#trial #input")
+    page.wait_for_selector("#trial[data-ready] #input")
     assert page.eval_on_selector("#input", "i => i.complete && i.naturalWidth") == 32  # served, decoded
     assert page.inner_text("figure.input figcaption") == "input"
     left, mid, right = box(page, "#img0"), box(page, "#input"), box(page, "#img1")
@@ -126,7 +133,7 @@ def test_a_study_with_inputs_shows_the_input_between_the_candidates(tmp_path, se
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     mobile = phone.new_page()
     mobile.goto(server.url + "/")
-    mobile.wait_for_selector("#trial #input")
+    mobile.wait_for_selector("#trial[data-ready] #input")
     mid, left, right = box(mobile, "#input"), box(mobile, "#img0"), box(mobile, "#img1")
     assert mid["bottom"] <= left["top"] and left["top"] == right["top"] and right["right"] <= 390
     shot(mobile, "rating_paired_ab_phone.png")
@@ -154,7 +161,7 @@ def test_mos_with_inputs_shows_the_input_beside_the_result_and_stacks_on_a_phone
     server = serve(folder)
     page = browser.new_page(viewport={"width": 1000, "height": 700})
     page.goto(server.url + "/")
-    page.wait_for_selector("#trial #input")
+    page.wait_for_selector("#trial[data-ready] #input")
     mid, rated = box(page, "#input"), box(page, "#img0")
     assert mid["right"] <= rated["left"] and mid["top"] == rated["top"]  # side by side
     page.keyboard.press("3")
@@ -162,7 +169,7 @@ def test_mos_with_inputs_shows_the_input_beside_the_result_and_stacks_on_a_phone
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     mobile = phone.new_page()
     mobile.goto(server.url + "/")
-    mobile.wait_for_selector("#trial #input")
+    mobile.wait_for_selector("#trial[data-ready] #input")
     mid, rated = box(mobile, "#input"), box(mobile, "#img0")
     assert mid["bottom"] <= rated["top"] and rated["right"] <= 390  # stacked
     shot(mobile, "rating_paired_mos_phone.png")
