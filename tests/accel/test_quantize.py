@@ -101,3 +101,21 @@ def test_keep_fp32_refuses_patterns_that_would_silently_do_nothing(quantized, pa
     _, path = quantized
     with pytest.raises(AccelOptionError, match=message):
         fp32_patterns(ov.Core().read_model(str(path)), ("first", pattern))
+
+
+def test_a_two_input_restorer_runs_in_int8_by_its_input_names(tmp_path):
+    """The blind denoiser's ``sigma`` input also carries the name of the Cast that reads it after
+    conversion; the runner must still be fed by ``image`` and ``sigma`` (a saved IR and a live model)."""
+    from turbopix.models.catalog import create_model
+
+    model = create_model("dncnn", channels=1, noise_level=True, depth=4, width=8).eval()
+    calibration = [{k: v.numpy() for k, v in model.example_inputs(4, seed=s).items()} for s in range(2)]
+    qmodel = quantize_int8(model, calibration)
+    inputs = model.example_inputs(3, seed=9)
+    with torch.no_grad():
+        expected = model.infer(**inputs)
+    for source in (qmodel, save_openvino(qmodel, tmp_path / "blind.xml")):
+        runner = OpenVINORunner(source)
+        assert runner.input_names == ["image", "sigma"]
+        got = runner.run(inputs)
+        assert got.shape == expected.shape and (got - expected).abs().mean().item() < 0.05

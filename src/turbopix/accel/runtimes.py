@@ -96,6 +96,19 @@ def openvino_core() -> Any:
     return ov.Core()
 
 
+def input_name(port: Any) -> str:
+    """The name a caller feeds an OpenVINO input by: the ONNX graph input's name.
+
+    After conversion (and more so after NNCF) an input's tensor can carry extra names: the
+    blind denoiser's ``sigma`` also answers to ``/model/Cast_output_0``, the node that read it,
+    and ``get_any_name()`` may return either. torch.onnx names its internal tensors with a
+    leading '/', graph inputs without, so the name without one is the input's.
+    """
+    names = sorted(port.get_names())
+    public = [n for n in names if not n.startswith("/")]
+    return (public or names)[0]
+
+
 class OpenVINORunner:
     """An OpenVINO model (``ov.Model``, IR ``.xml`` or ``.onnx`` path) compiled for the CPU.
 
@@ -121,7 +134,7 @@ class OpenVINORunner:
         base = {"INFERENCE_PRECISION_HINT": precision}
         self.compiled = core.compile_model(source, "CPU", {**base, "PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads})
         self.request = self.compiled.create_infer_request()
-        self.input_names = [i.get_any_name() for i in self.compiled.inputs]
+        self.input_names = [input_name(i) for i in self.compiled.inputs]
         self.name, self.chunk = name, chunk
         self.streams = streams or threads
         self._requests: list[Any] = []
