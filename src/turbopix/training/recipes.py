@@ -101,6 +101,17 @@ register("dcgan-bn-cpu-10m", Recipe(
 ))
 
 
+# The same with the mode-seeking term (MSGAN): more diverse samples for some fidelity. In 10-minute
+# probes trained at the same time: MNIST recall 0.629 vs 0.611 (FID 3.32 vs 2.42); on Fashion-MNIST,
+# weight 0.5: recall 0.559 vs 0.539, FID 7.74 vs 6.79 (docs/quality.md).
+register("dcgan-bn-cpu-10m-diverse", Recipe(
+    "dcgan", "dcgan-bn-cpu-10m plus the mode-seeking term (weight 1): higher recall and coverage for a higher FID; "
+    "MNIST FID 3.77 vs 34.39 for a plain script, recall 0.628 vs 0.547, CAS 0.952 (docs/quality.md)",
+    conditional=True,
+    model_options={"g_width": 64, "d_width": 64, "mode_seeking": 1.0},
+    train={"steps": 1000000, "batch_size": 16, "lr": 2e-4, "beta1": 0.5, "ema_decay": 0.9995, "time_budget": "10m"},
+))
+
 # The likelihood recipe: trained on dynamically binarised MNIST (``--data 'mnist?binarize=dynamic'``),
 # the IWAE bound with K = 5 reached 1.1 nats lower test NLL in 35 minutes than the ELBO in 40.
 register("vae-iwae-35m", Recipe(
