@@ -113,3 +113,19 @@ def test_generator_table_keeps_its_columns(mlpgan_ckpt):
     assert head == ("| variant | batch | images/s | speedup | p50 ms | p95 ms | peak MB | params | MFLOP/img | % peak | "
                     "max px err | FID | FID delta |")
     assert rows[0]["size"] is None and rows[0]["psnr"] is None
+
+
+def test_artifacts_with_the_same_label_are_told_apart_by_folder():
+    from types import SimpleNamespace
+
+    from turbopix.accel.bench import distinct_labels
+
+    def variants(*labels):
+        return [SimpleNamespace(label=x) for x in labels]
+
+    v = variants("eager-fp32", "openvino-int8", "openvino-int8", "onnxruntime")
+    distinct_labels(v, [None, "runs/a/m-int8", "runs/b/m-int8-last", "runs/m-ort"])
+    assert [x.label for x in v] == ["eager-fp32", "openvino-int8 (m-int8)", "openvino-int8 (m-int8-last)", "onnxruntime"]
+    v = variants("eager-fp32", "openvino-int8", "openvino-int8")
+    distinct_labels(v, [None, "runs/a/int8", "runs/b/int8"])  # same folder names: numbered
+    assert [x.label for x in v] == ["eager-fp32", "openvino-int8 #1", "openvino-int8 #2"]

@@ -216,6 +216,20 @@ def bench(
         torch.set_num_threads(before)
 
 
+def distinct_labels(variants: Sequence[Variant], folders: Sequence[str | Path | None]) -> None:
+    """Artifacts that share a label (two int8 builds with other settings) are told apart by their
+    folder names, or by a number where the folder names are the same too."""
+    labels = [v.label for v in variants]
+    for label in set(labels):
+        same = [i for i, x in enumerate(labels) if x == label and folders[i] is not None]
+        if labels.count(label) < 2 or not same:
+            continue
+        names = [Path(str(folders[i])).name for i in same]
+        unique = len(set(names)) == len(names)
+        for k, i in enumerate(same):
+            variants[i].label = f"{label} ({names[k]})" if unique else f"{label} #{k + 1}"
+
+
 def _bench(checkpoint: str | Path, artifacts: Sequence[str | Path], cfg: BenchConfig, log: Callable[[str], None]) -> list[dict[str, Any]]:
     from .quality import QualityProbe
 
@@ -223,11 +237,7 @@ def _bench(checkpoint: str | Path, artifacts: Sequence[str | Path], cfg: BenchCo
         if not is_artifact(a):
             raise FileNotFoundError(f"{a} is not an artifact folder (no artifact.json); make one with 'turbopix accelerate'")
     variants = [load_variant(f"ckpt:{checkpoint}")] + [load_variant(f"artifact:{a}") for a in artifacts]
-    seen: dict[str, int] = {}
-    for v in variants:  # two artifacts with the same recipe get distinct labels
-        seen[v.label] = seen.get(v.label, 0) + 1
-        if seen[v.label] > 1:
-            v.label = f"{v.label} #{seen[v.label]}"
+    distinct_labels(variants, [None, *artifacts])
     steady = steady_allocator() if cfg.steady_malloc else False
     batches, rounds, target_s = cfg.batches, cfg.rounds, cfg.target_s
     sizes: list[str | None] = list(cfg.sizes) or [None]
