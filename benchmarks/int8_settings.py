@@ -9,8 +9,8 @@ on the test set by ``turbopix accelerate`` / ``turbopix bench`` (docs/restoratio
 The training pairs follow the model's own test protocol (``turbopix.data.testsets``), on training
 photos instead of test ones: super-resolution on cbsd432_train (Y, MATLAB bicubic down by the
 scale, border crop = scale); denoisers and deblockers by ``standard_test_set`` with the folder
-swapped: cbsd432_train for colour models, train400 for grey ones (noise seed 0; a range of levels
-at its middle level). Outputs are rounded to 8 bits, as in the test-set cost of ``turbopix bench``.
+swapped for the model's own training folder (from its data spec; noise seed 0; a range of levels at
+its middle level). Outputs are rounded to 8 bits, as in the test-set cost of ``turbopix bench``.
 
     TURBOPIX_DATA=../shared/data python benchmarks/int8_settings.py --model sr-fast-x2
     TURBOPIX_DATA=../shared/data python benchmarks/int8_settings.py --model denoise-colour-s25 --images 12
@@ -18,6 +18,7 @@ at its middle level). Outputs are rounded to 8 bits, as in the test-set cost of 
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from pathlib import Path
 
@@ -43,8 +44,10 @@ def training_pairs(model: ImageModel, n: int) -> RestorationPairs:
     scale = getattr(model.config, "scale", 1)
     if scale >= 2:
         return sr_training_pairs(scale, n)
-    folder = "cbsd432_train" if model.config.channels == 3 else "train400"
-    pairs = standard_test_set(model.metadata.get("data"), ref=folder, channels=model.config.channels)
+    spec = model.metadata.get("data") or ""
+    trained_on = re.match(r"(?:patches:)?([\w-]+)\?", spec)  # e.g. patches:cbsd432_train?patch_size=48&...
+    folder = trained_on.group(1) if trained_on else ("cbsd432_train" if model.config.channels == 3 else "train400")
+    pairs = standard_test_set(spec, ref=folder, channels=model.config.channels)
     pairs.inputs, pairs.targets, pairs.names = pairs.inputs[:n], pairs.targets[:n], pairs.names[:n]
     return pairs
 

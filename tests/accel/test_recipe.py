@@ -96,3 +96,29 @@ def test_distilled_student_artifact_reloads_with_its_own_config(dcgan_ckpt, tmp_
     art = load_artifact(out)
     assert art.config.g_width == 32  # half the source's 64
     assert art.sample(3, seed=0).shape == (3, 1, 28, 28)
+
+
+def test_int8_settings_default_to_the_model_familys_measured_choice():
+    from turbopix.accel.config import AccelerateConfig
+    from turbopix.accel.recipe import int8_choice
+    from turbopix.models.catalog import create_model
+
+    dncnn, dcgan = create_model("dncnn", depth=3, width=4), create_model("dcgan")
+    assert int8_choice(dncnn, AccelerateConfig()) == (("last",), "full")  # won on training photos
+    assert int8_choice(dcgan, AccelerateConfig()) == ((), "fast")  # NNCF's defaults
+    assert int8_choice(dncnn, AccelerateConfig(keep_fp32=("none",), bias_correction="fast")) == ((), "fast")
+    assert int8_choice(dcgan, AccelerateConfig(keep_fp32=("first", "last"))) == (("first", "last"), "fast")
+    with pytest.raises(RecipeError, match="stand alone"):
+        int8_choice(dncnn, AccelerateConfig(keep_fp32=("none", "last")))
+
+
+def test_an_int8_artifact_records_the_settings_it_used(tmp_path):
+    pytest.importorskip("nncf")
+    from turbopix.models.catalog import create_model
+    from turbopix.models.io import save
+
+    model = create_model("dncnn", depth=3, width=4).eval()
+    save(model, tmp_path / "m.safetensors")
+    accelerate(tmp_path / "m.safetensors", "int8", out=tmp_path / "a", calib="none", calib_size=8, quality_n=4, ref="none")
+    calib = json.loads((tmp_path / "a" / "artifact.json").read_text())["checks"]["calibration"]
+    assert calib["keep_fp32"] == ["last"] and calib["bias_correction"] == "full"

@@ -203,16 +203,16 @@ def _build_runtime(model: ImageModel, steps: list[Step], folder: Path, checks: d
         from .runtimes import OpenVINORunner
 
         data, spec = calibration_data(model, cfg.calib, cfg.data_root)
-        log(f"quantizing to int8 with NNCF, calibrated on {cfg.calib_size} inputs ({spec or 'example inputs only'}) ...")
-        qmodel = quantize_int8(exported, calibration_batches(model, data, n=cfg.calib_size),
-                               keep_fp32=cfg.keep_fp32, bias_correction=cfg.bias_correction)
+        keep, bias = int8_choice(model, cfg)
+        log(f"quantizing to int8 with NNCF, calibrated on {cfg.calib_size} inputs ({spec or 'example inputs only'}); "
+            f"fp32 layers: {', '.join(keep) or 'none'}; bias correction: {bias} ...")
+        qmodel = quantize_int8(exported, calibration_batches(model, data, n=cfg.calib_size), keep_fp32=keep, bias_correction=bias)
         save_openvino(qmodel, folder / "model.xml")
         compiled = OpenVINORunner(folder / "model.xml", chunk=0).compiled
         low, total = weight_layers_in_int8(compiled)
         checks["int8_weight_layers"] = {"int8": low, "total": total}
         checks["openvino_layer_precisions"] = int8_layers(compiled)
-        checks["calibration"] = {"data": spec, "n": cfg.calib_size, "bias_correction": cfg.bias_correction,
-                                 "keep_fp32": list(cfg.keep_fp32)}
+        checks["calibration"] = {"data": spec, "n": cfg.calib_size, "bias_correction": bias, "keep_fp32": list(keep)}
         return {"kind": "openvino", "file": "model.xml", "precision": "f32", "int8": True, "label": "openvino-int8"}
     if "openvino" in names or "onnxruntime" in names:
         from .export import export_onnx
@@ -231,6 +231,19 @@ def _build_runtime(model: ImageModel, steps: list[Step], folder: Path, checks: d
     flags = {f: f in names for f in TORCH_FLAGS}
     label = "+".join(f for f in TORCH_FLAGS if flags[f]) or "eager"
     return {"kind": "torch", **flags, "label": f"torch-{label}"}
+
+
+def int8_choice(model: ImageModel, cfg: AccelerateConfig) -> tuple[tuple[str, ...], str]:
+    """``keep_fp32`` and ``bias_correction`` for int8: the user's, or where 'auto' the model
+    family's ``int8_settings`` (chosen on training data). ``keep_fp32=('none',)`` keeps nothing."""
+    family = type(unwrap(model)).int8_settings
+    keep = tuple(family["keep_fp32"]) if cfg.keep_fp32 == ("auto",) else cfg.keep_fp32
+    if keep == ("none",):
+        keep = ()
+    if "auto" in keep or "none" in keep:
+        raise RecipeError(f"keep_fp32 'auto' and 'none' stand alone; got {', '.join(cfg.keep_fp32)}")
+    bias = family["bias_correction"] if cfg.bias_correction == "auto" else cfg.bias_correction
+    return keep, bias
 
 
 def calibration_data(model: ImageModel, calib: str | None, data_root: str | Path | None) -> tuple[Any, str | None]:

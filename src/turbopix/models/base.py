@@ -63,6 +63,9 @@ class ImageModel(nn.Module):
     family: ClassVar[str]  # picks the training Task
     width_fields: ClassVar[tuple[str, ...]] = ()  # config fields setting the inference network's widths
     prunable: ClassVar[bool] = True  # False: channels.py cannot follow its channels (say why where set)
+    # int8 settings that won for this family on training data (benchmarks/int8_settings.py): what
+    # `accelerate --recipe int8` uses for keep_fp32 / bias_correction when they are left at "auto"
+    int8_settings: ClassVar[dict[str, Any]] = {"keep_fp32": (), "bias_correction": "fast"}
     name: str = ""  # the registry name the model was created under (set by create_model)
 
     def __init__(self, config: Any) -> None:

@@ -102,6 +102,11 @@ class DnCNNConfig(RestorerConfig):
 @MODELS.register("dncnn", config=DnCNNConfig, description="DnCNN residual denoiser / JPEG deblocker (FFDNet-style sigma input optional)")
 class DnCNN(Restorer):
     width_fields = ("width",)
+    # On 60 training photos each (benchmarks/int8_settings.py, docs/restoration.md), keeping the
+    # output conv in fp32 with full bias correction cost -0.33 / -0.29 / -0.09 / -0.05 dB (colour
+    # and grey denoisers, colour and grey deblockers) against -0.51 / -0.58 / -0.36 / -0.20 dB for
+    # all-int8 with fast correction; it was the best single setting for all four
+    int8_settings = {"keep_fp32": ("last",), "bias_correction": "full"}
 
     def __init__(self, config: DnCNNConfig) -> None:
         super().__init__(config)
