@@ -106,6 +106,8 @@ def test_int8_settings_default_to_the_model_familys_measured_choice():
     dncnn, dcgan = create_model("dncnn", depth=3, width=4), create_model("dcgan")
     assert int8_choice(dncnn, AccelerateConfig()) == (("last",), "full")  # won on training photos
     assert int8_choice(dcgan, AccelerateConfig()) == ((), "fast")  # NNCF's defaults
+    for sr in ("sr-fast", "sr-accurate"):
+        assert int8_choice(create_model(sr), AccelerateConfig()) == (("first", "last"), "full")
     assert int8_choice(dncnn, AccelerateConfig(keep_fp32=("none",), bias_correction="fast")) == ((), "fast")
     assert int8_choice(dcgan, AccelerateConfig(keep_fp32=("first", "last"))) == (("first", "last"), "fast")
     with pytest.raises(RecipeError, match="stand alone"):

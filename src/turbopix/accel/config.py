@@ -52,12 +52,13 @@ class AccelerateConfig(QualityOptions):
     bias_correction: Literal["auto", "fast", "full"] = opt(
         "auto", "int8: NNCF's bias correction after quantizing: 'fast' (NNCF's default) or 'full' (layer by layer "
                 "on the calibration set; slower to build); 'auto': the model family's measured choice (full for the "
-                "DnCNN denoisers and deblockers, fast otherwise; benchmarks/int8_settings.py)")
+                "DnCNN denoisers and deblockers and the SR models, fast otherwise; benchmarks/int8_settings.py)")
     keep_fp32: tuple[str, ...] = opt(("auto",), "int8: layers left in fp32: 'first' and/or 'last' (the first or last "
                                                 "convolution or matrix multiply of the graph) or regular expressions of "
                                                 "OpenVINO layer names; 'none': every layer int8; 'auto': the model "
                                                 "family's measured choice ('last' for the DnCNN denoisers and deblockers: "
-                                                "CBSD68 cost -0.39 dB instead of -4.06; none otherwise)")
+                                                "CBSD68 cost -0.39 dB instead of -4.06; 'first', 'last' for the SR "
+                                                "models; none otherwise)")
     finetune_steps: int = opt(500, "distillation steps after pruning (0: no recovery)", min=0)
     distill_steps: int = opt(2000, "distillation steps of a distill step", min=1)
 
