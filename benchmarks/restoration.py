@@ -89,7 +89,7 @@ SR_SETS = ("set5", "b100")
 SR_PAIRS = {"set5": sr_pairs, "b100": b100_pairs}
 TITLES = {"set12": "Set12", "bsd68": "BSD68", "cbsd68": "CBSD68", "set5": "Set5", "b100": "B100"}
 # rows of each table, in order; "model" and "blind" (denoising), "sr-fast" and "sr-accurate" are learned slots
-DENOISE_METHODS = {"grey": ("noisy input", "model", "blind", "BM3D"), "colour": ("noisy input", "model", "CBM3D")}
+DENOISE_METHODS = {"grey": ("noisy input", "model", "blind", "BM3D"), "colour": ("noisy input", "model", "blind", "CBM3D")}
 SR_METHODS = ("bicubic", "sr-fast", "sr-accurate")
 LEARNED = ("model", "blind", "sr-fast", "sr-accurate")
 # published PSNR at sigma 15/25/50 (grey: the DnCNN paper, its Tables 2 and 3; colour: the FFDNet paper's table)
@@ -185,7 +185,7 @@ def check_slot(name: str, model: Model) -> None:
     """Raise ValueError where ``model`` cannot fill slot ``name`` (channels, noise level, scale)."""
     found, m = SLOT.fullmatch(name), model.method
     if found is None:
-        raise ValueError(f"{name!r} is not a model slot (denoise-grey-sS, denoise-grey-blind, denoise-colour-sS, sr-fast-xS, sr-accurate-xS)")
+        raise ValueError(f"{name!r} is not a model slot (denoise-grey-sS, denoise-grey-blind, denoise-colour-sS, denoise-colour-blind, sr-fast-xS, sr-accurate-xS)")
     problem = None
     if found.group(1):
         channels = 1 if found.group(1) == "grey" else 3
@@ -619,7 +619,7 @@ def denoise_report(rows: list[dict]) -> list[str]:
         f"Noise: float Gaussian, sigma on 0-255, not clipped or rounded, numpy `default_rng([seed, i])` for image i (seed {seeds});",
         "every method sees the same noisy images. Grey (Set12, BSD68): the fixed-sigma model `denoise-grey-sS` and the",
         "blind one `denoise-grey-blind` (given the true sigma as its noise-level input); colour (CBSD68, RGB):",
-        "`denoise-colour-sS`. BM3D / CBM3D: the `bm3d` package (`bm3d` / `bm3d_rgb`) at the true sigma. Outputs clipped and",
+        "`denoise-colour-sS` and `denoise-colour-blind` (the same). BM3D / CBM3D: the `bm3d` package (`bm3d` / `bm3d_rgb`) at the true sigma. Outputs clipped and",
         "rounded to 8 bits; PSNR on grey (CBSD68: RGB), peak 255, no border crop, mean over images. Published: the DnCNN",
         "paper (BM3D, DnCNN-S and its blind DnCNN-B) and the FFDNet paper (CBM3D, CDnCNN-B, FFDNet). A slot with no model (no shipped",
         "weights, no `--model`) says *not trained*.",
@@ -680,11 +680,13 @@ def write_report(result: dict, path: Path) -> None:
         "`src/turbopix/models/restorers.py`, and `inpaint` (gated-convolution encoder-decoder, image + mask in) in",
         "`models/inpainters.py`, all trained by the restoration Task (`training/restoration.py`);",
         "classical baselines (bicubic, NLM, TV, BM3D, Telea, Navier-Stokes, biharmonic) in",
-        "`pipelines/classical.py`; files, folders, colour and tiling in `pipelines/restore.py`.",
+        "`pipelines/classical.py`; files, folders, colour and tiling in `pipelines/restore.py`. A trained GAN, VAE or",
+        "autoencoder also inpaints, by latent search (`pipelines/complete.py`: `turbopix inpaint digit.png --mask",
+        "hole.png out.png --model GENERATOR`), for images like its training set: [digit_completion.md](digit_completion.md).",
         "",
         "```",
         "turbopix denoise noisy.png clean.png --sigma 25            # shipped denoise-grey-s25 (colour file: denoise-colour-s25)",
-        "turbopix denoise noisy.png clean.png --sigma 30            # no fixed model for 30: denoise-grey-blind (grey files)",
+        "turbopix denoise noisy.png clean.png --sigma 30            # no fixed model for 30: denoise-grey-blind (colour files: denoise-colour-blind)",
         "turbopix denoise photos/ out/ --sigma 25 --model bm3d      # a classical baseline, same interface",
         "turbopix upscale small.png big.png --scale 2                # shipped sr-fast-x2 (on Y, chroma bicubic)",
         "turbopix upscale small.png big.png --scale 2 --model accurate   # shipped sr-accurate-x2",
@@ -754,6 +756,7 @@ with neither is reported as "not trained"):
   denoise-grey-sS     grey fixed-sigma denoiser for sigma S (Set12, BSD68)
   denoise-grey-blind  grey noise-level denoiser, run at every sigma with the true sigma as input
   denoise-colour-sS   colour denoiser for sigma S (CBSD68)
+  denoise-colour-blind  colour noise-level denoiser, as the grey one
   sr-fast-xS, sr-accurate-xS   super-resolution x S on Y (Set5, B100)
 
 examples (each run replaces only the rows it measures; the rest stay in --results):
@@ -819,7 +822,7 @@ def main(argv: list[str] | None = None) -> None:
         name, _, path = spec.partition("=")
         if not path or not SLOT.fullmatch(name):
             p.error(f"--model {spec!r}: give SLOT=FILE, SLOT one of denoise-grey-sS, denoise-grey-blind, denoise-colour-sS, "
-                    "sr-fast-xS, sr-accurate-xS")
+                    "denoise-colour-blind, sr-fast-xS, sr-accurate-xS")
         overrides[name] = path
     for flag, path in (("--denoiser", args.denoiser), ("--sr", args.sr)):
         if path:

@@ -90,6 +90,10 @@ RECIPES: dict[str, Recipe] = {
                                          precision="bf16", lr=3e-4, init_from=f"denoise-colour-s{s}", validate_every=500,
                                          ship_as=f"denoise-colour-s{s}", note="a second cosine cycle; ~14 min on one thread")
        for s in (15, 50)},
+    # one colour model for any sigma 0-55 (FFDNet's sigma plane), so a colour file at sigma 30 has a model too
+    "denoise-colour-blind": Recipe("dncnn", COLOUR_NOISE.format(sigma="0-55"), 7000, 32,
+                                   {**SMALL_DNCNN, "noise_level": True}, schedule="cosine", precision="bf16",
+                                   validate_every=1000, note="FFDNet-style sigma input, RGB; 58 min on one thread beside other jobs"),
     # one channel trained on Y (MATLAB rgb2ycbcr), as ARCNN/DnCNN-3 are and as the pipeline runs it on colour files
     "deblock-grey": Recipe("dncnn", JPEG.format(colour="y"), 8000, 16, SMALL_DNCNN,
                            note="DnCNN-3 class, quality 10-40, on Y; 8000 steps = ~30 min on one thread"),

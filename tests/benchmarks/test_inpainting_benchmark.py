@@ -2,13 +2,13 @@
 section on a tiny synthetic "cbsd68" folder (every method on the same crops and masks)."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from turbopix.models import create_model, save
+
 
 def _pair(seed=0, h=32, w=40):
     rng = np.random.default_rng(seed)

@@ -162,6 +162,7 @@ def test_a_slot_without_a_model_is_reported_not_trained(bench, tmp_path, monkeyp
     assert {r["method"] for r in result["sr"]} == {"bicubic"}  # a slot with no model measures nothing
     assert "| turbopix `denoise-grey-blind` | not trained | not trained | | |" in report
     assert "| turbopix `denoise-colour-s25` | not trained | | |" in report
+    assert "| turbopix `denoise-colour-blind` | not trained | | |" in report
     assert "| turbopix `sr-fast-x2` | not trained | not trained | | |" in report
     assert "| turbopix `sr-accurate-x2` | not trained | not trained | | |" in report
     row = next(r for r in result["denoise"] if r["method"] == "model")
@@ -250,21 +251,23 @@ def test_results_written_before_rows_are_upgraded(bench):
     assert "sigma" not in new["meta"] and "scale" not in new["meta"]
 
 
-def test_the_blind_model_runs_at_every_sigma_with_the_true_sigma(bench, tmp_path, monkeypatch):
+@pytest.mark.parametrize("kind, channels, test_set", [("grey", 1, "set12"), ("colour", 3, "cbsd68")])
+def test_the_blind_model_runs_at_every_sigma_with_the_true_sigma(bench, tmp_path, monkeypatch, kind, channels, test_set):
     monkeypatch.setattr(bench, "available", lambda: [])
     _fake_data(tmp_path / "data")
-    blind = save(create_model("dncnn", channels=1, depth=3, width=4, noise_level=True), tmp_path / "blind.safetensors")
-    assert bench.slot_of(str(blind)) == "denoise-grey-blind"
-    result, report = _main(bench, tmp_path, "--sections", "denoise", "--sigmas", "15,50", "--sets", "set12", "--denoiser", blind)
+    blind = save(create_model("dncnn", channels=channels, depth=3, width=4, noise_level=True), tmp_path / "blind.safetensors")
+    assert bench.slot_of(str(blind)) == f"denoise-{kind}-blind"
+    result, report = _main(bench, tmp_path, "--sections", "denoise", "--sigmas", "15,50", "--sets", test_set, "--denoiser", blind)
     rows = {r["sigma"]: r for r in result["denoise"] if r["method"] == "blind"}
     assert sorted(rows) == [15, 50] and {r["model"] for r in rows.values()} == {"blind"}
+    assert {r["set"] for r in rows.values()} == {test_set}
     model = bench.load_model(blind, "denoise")
-    pairs = bench.denoising_pairs(tmp_path / "data" / "set12", 50)
+    pairs = bench.denoising_pairs(tmp_path / "data" / test_set, 50, colour="grey" if kind == "grey" else "rgb")
     out = bench._run(model.method, pairs.inputs[0], sigma=50)  # the sigma the row at 50 gave the model
     first = float(psnr(out, pairs.targets[0], data_range=255.0))
     second = float(psnr(bench._run(model.method, pairs.inputs[1], sigma=50), pairs.targets[1], data_range=255.0))
     assert rows[50]["psnr"] == pytest.approx((first + second) / 2, abs=1e-4)
-    assert "| turbopix `blind` (sha256 " in report and "| turbopix `denoise-grey-s15` | not trained | not trained | | |" in report
+    assert "| turbopix `blind` (sha256 " in report and f"| turbopix `denoise-{kind}-s15` | not trained |" in report
 
 
 def test_a_shipped_models_recipe_is_found_by_the_sha256_it_shipped(bench, tmp_path):

@@ -31,6 +31,17 @@ def test_roundtrip(small_file):
     assert model.name == "dcgan" and model.config.g_width == 8 and not model.training
 
 
+def test_a_training_runs_folder_loads_its_final_model(small_file, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.safetensors").write_bytes(small_file.read_bytes())
+    model = turbopix.load(run)
+    assert model.name == "dcgan" and model.config.g_width == 8
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(Exception, match="not an accelerated artifact"):  # neither a run nor an artifact
+        turbopix.load(tmp_path / "empty")
+
+
 def test_config_asking_for_a_huge_model_fails_before_allocating(small_file, tmp_path, monkeypatch):
     bad = tmp_path / "huge.safetensors"
     _rewrite_meta(small_file, bad, lambda m: {**m, "config": {**m["config"], "image_size": 512, "g_width": 512}})

@@ -169,5 +169,11 @@ def test_the_default_model_is_chosen_per_image_by_its_colour(monkeypatch, tmp_pa
     lenient = RestoreConfig(progress=False, tile=16, skip_bad=True)
     report = restore_files(DefaultMethod("denoise", sigma=30), tmp_path / "in", tmp_path / "d30", lenient, sigma=30)
     assert [p.name for p in report.written] == ["grey.png"]  # the grey blind model takes any sigma
-    (failed, why), = report.failed
-    assert failed.name == "colour.png" and "no shipped colour denoiser for sigma=30" in why and "15, 25 and 50" in why
+    (failed, why), = report.failed  # this installation has no colour blind model: that file fails alone
+    assert failed.name == "colour.png" and "'denoise-colour-blind'" in why and "not shipped" in why
+    save(create_model("dncnn", channels=3, depth=3, width=4, noise_level=True),
+         weights / "denoise-colour-blind.safetensors", data="patches:x?degrade=noise:0-55&colour=rgb")
+    report = restore_files(DefaultMethod("denoise", sigma=30), tmp_path / "in", tmp_path / "d30b", lenient, sigma=30)
+    assert sorted(p.name for p in report.written) == ["colour.png", "grey.png"] and not report.failed
+    with pytest.raises(RestoreError, match="trained for sigma 0-55"):
+        DefaultMethod("denoise", sigma=80)

@@ -31,7 +31,8 @@ def add_commands(sub: Any) -> None:
         p = add_files_command(sub, name, help=text, examples=EXAMPLES[name], description=text + ". Files or "
                               "folders in, 8-bit PNG out; large images run in overlapping tiles.")
         if name == "denoise":
-            p.add_argument("--sigma", type=float, required=True, help="noise standard deviation on the 0-255 scale")
+            p.add_argument("--sigma", type=float, required=True, help="noise standard deviation on the 0-255 scale; the shipped "
+                           "models: one per sigma 15, 25 and 50, and a blind (noise-level) model for any other sigma up to 55")
         if name == "deblock":
             p.add_argument("--quality", type=int, help="JPEG quality 1..100 the input was saved at: it describes "
                            "the input and compresses nothing; the shipped deblockers are one model for qualities 10-40 "

@@ -53,6 +53,12 @@ class AutoEncoder(ImageGenerator):
         eps = torch.randn(n, self.latent_dim, generator=generator)
         return self.code_mean + self.code_std * eps
 
+    def latent_prior(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.code_mean, self.code_std
+
+    def encode_latent(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.encode(x)
+
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.generate(self.encode(x))

@@ -135,6 +135,16 @@ class ImageGenerator(ImageModel):
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return torch.randn(n, self.latent_dim, generator=generator)
 
+    def latent_prior(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and standard deviation, each (latent_dim,), of the diagonal Gaussian that
+        ``sample_latent`` draws from (latent search whitens codes with them)."""
+        return torch.zeros(self.latent_dim), torch.ones(self.latent_dim)
+
+    def encode_latent(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor | None:
+        """The code the model's encoder gives images ``x`` (B, latent_dim), or None for a model with no
+        encoder (a GAN): a starting point for latent search."""
+        return None
+
     def sample_inputs(self, n: int, *, labels: torch.Tensor | None = None, seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The latents (and checked labels: random classes if None) that ``sample`` decodes."""
         gen = torch.Generator().manual_seed(seed) if seed is not None else None

@@ -16,6 +16,7 @@ SHIPPED: dict[str, str] = {
     **{f"denoise-grey-s{s}": f"grey Gaussian denoising, sigma {s}" for s in (15, 25, 50)},
     "denoise-grey-blind": "grey Gaussian denoising, any sigma 0-55 (noise-level input)",
     **{f"denoise-colour-s{s}": f"colour Gaussian denoising, sigma {s}" for s in (15, 25, 50)},
+    "denoise-colour-blind": "colour Gaussian denoising, any sigma 0-55 (noise-level input)",
     "deblock-grey": "grey JPEG artifact removal, quality 10-40",
     "deblock-colour": "colour JPEG artifact removal, quality 10-40",
     **{f"sr-fast-x{s}": f"fast super-resolution x{s} (Y channel)" for s in (2, 3, 4)},

@@ -44,6 +44,9 @@ class VAEBase(ImageGenerator):
     def inference_network(self) -> tuple[str, nn.Module]:
         return "decoder.", self.decoder  # sampling decodes; the encoder is for training and reconstruction
 
+    def encode_latent(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.encode(x, labels)[0]  # the mean of q(z|x)
+
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return torch.sigmoid(self.decoder(z, labels)) * 2 - 1  # decoder mean, in [-1, 1]
 

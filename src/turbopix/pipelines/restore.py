@@ -44,9 +44,11 @@ from ..data.errors import DataError
 from ..data.folder import list_images
 from ..data.images import is_image_file, read_image
 from ..loading import load
+from ..models.base import ImageGenerator
 from ..models.shipped import SHIPPED
 from . import lowlight  # noqa: F401  (registers the low-light baselines in CLASSICAL)
 from .classical import CLASSICAL, Method
+from .complete import CompletionConfig, complete
 from .tiles import tile_count, tiled
 
 TASKS = ("denoise", "deblock", "sr", "inpaint", "enhance")
@@ -73,7 +75,10 @@ class RestoreConfig:
 
 # ---------------------------------------------------------------- methods: learned or classical
 def model_method(model: Any, task: str) -> Method:
-    """A loaded restorer (``turbopix.load``) as a Method."""
+    """A loaded restorer (``turbopix.load``) as a Method; for inpainting also a generator (GAN, VAE,
+    autoencoder), which completes images of its own size by latent search (``complete.py``)."""
+    if task == "inpaint" and isinstance(model, ImageGenerator):
+        return generator_method(model)
     family = FAMILY.get(task, "restoration")
     if getattr(model, "family", None) != family:
         raise RestoreError(f"model '{getattr(model, 'name', '?')}' is a {getattr(model, 'family', '?')} model, "
@@ -100,18 +105,31 @@ def model_method(model: Any, task: str) -> Method:
                   info={"data": getattr(model, "metadata", {}).get("data", "")})
 
 
+def generator_method(model: ImageGenerator, cfg: CompletionConfig | None = None) -> Method:
+    """A generator as an inpainting Method: the whole image at once (its own size only), by latent search."""
+    c, h, w = model.image_shape
+
+    def run(image, sigma=None, mask=None):
+        return complete(model, image, mask, cfg).images
+
+    return Method(model.name or model.family, "inpaint", run, channels=c, radius=None, needs=("mask",),
+                  info={"data": model.metadata.get("data", ""), "size": (h, w)})
+
+
 def trained_sigma(method: Method) -> float | None:
     """The fixed noise level a model was trained at, read from its recorded data spec (noise:25)."""
     found = re.search(r"noise:([0-9.]+)(?![0-9.]*-)", method.info.get("data", ""))
     return float(found.group(1)) if found else None
 
 
+BLIND_MAX_SIGMA = 55  # the shipped denoise-*-blind recipes draw sigma from 0-55 (tools/train_restorers.py)
+
+
 def default_model(task: str, *, sigma: float | None = None, scale: int | None = None, colour: bool = False) -> str:
-    if task == "denoise":
-        if colour and sigma not in (15, 25, 50):
-            raise RestoreError(f"no shipped colour denoiser for {{option:sigma={sigma:g}}}: the colour models are for sigma "
-                               "15, 25 and 50 (the blind noise-level model is grey); choose one of those, a "
-                               "{option:model} (bm3d runs CBM3D on colour), or convert the file to grey")
+    if task == "denoise":  # a fixed-sigma model where there is one, else the noise-level (blind) one
+        if sigma not in (15, 25, 50) and not 0 <= sigma <= BLIND_MAX_SIGMA:
+            raise RestoreError(f"no shipped denoiser for {{option:sigma={sigma:g}}}: the blind models were trained for "
+                               f"sigma 0-{BLIND_MAX_SIGMA}; give a {{option:model}} for it (bm3d runs BM3D / CBM3D at any sigma)")
         kind = "colour" if colour else "grey"
         return f"denoise-{kind}-s{sigma:g}" if sigma in (15, 25, 50) else f"denoise-{kind}-blind"
     if task == "deblock":
@@ -189,6 +207,11 @@ def restore_array(method: Method, pixels: np.ndarray, *, sigma: float | None = N
                   tile: int = 256, overlap: int | None = None, name: str = "image", progress: bool = False) -> np.ndarray:
     """Restore one (H, W, C) uint8 image (C = 1 or 3); returns (H*s, W*s, C) uint8."""
     c = pixels.shape[-1]
+    size = method.info.get("size")
+    if size is not None and tuple(pixels.shape[:2]) != tuple(size):
+        raise RestoreError(f"{name} is {pixels.shape[1]}x{pixels.shape[0]} but {{option:model={method.name}}} works on "
+                           f"{size[1]}x{size[0]} images only (a generator completes images of the size it learned): "
+                           "resize the file first")
     image = _unit(pixels)
     mask_t = None if mask is None else torch.from_numpy(mask.astype(np.float32))[None, None]
     run = lambda x: method.run(x, sigma=sigma, mask=mask_t)  # noqa: E731
