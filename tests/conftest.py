@@ -18,7 +18,7 @@ def shared_data() -> Path:
     path = Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
     if not path.is_dir():
         pytest.skip(f"real datasets not found at {path} (set TURBOPIX_DATA to run these tests)")
-    return path
+    return path.resolve()  # absolute: a relative TURBOPIX_DATA would break links made to it and any chdir
 
 
 @pytest.fixture(scope="session", autouse=True)
