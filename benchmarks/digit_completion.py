@@ -16,7 +16,7 @@ How each number is computed:
   given the visible pixels, restarts per image and, for a class-conditional model, every class);
   OpenCV Telea and Navier-Stokes (radius 3) and scikit-image biharmonic fill the same holes;
 - outputs are rounded to 8 bits; PSNR, SSIM and L1 on the hole only, 0-255, pooled over every hole
-  pixel of every image: PSNR from the MSE over all of them (a stroke over background can be filled
+  pixel of every image: PSNR from the MSE over all of them (``pooled_masked_psnr``) (a stroke over background can be filled
   exactly, which makes that image's own PSNR infinite), SSIM (scikit-image's Gaussian map,
   ``masked_scores``) and L1 (``masked_scores``) as per-image hole means weighted by hole size;
 - class kept: the shipped classifier of the dataset (``lenet-mnist`` / ``lenet-fashion``, trained on
@@ -44,7 +44,7 @@ from turbopix.core.atomic import atomic_write_text
 from turbopix.data import load_dataset
 from turbopix.data.masks import MASKS
 from turbopix.features.extractor import default_extractor, load_extractor
-from turbopix.metrics.paired import masked_scores
+from turbopix.metrics.paired import masked_scores, pooled_masked_psnr
 from turbopix.pipelines.classical import CLASSICAL
 from turbopix.pipelines.complete import CompletionConfig, complete
 from turbopix.sampling import make_grid, save_image
@@ -86,12 +86,10 @@ def score(out: torch.Tensor, clean: torch.Tensor, missing: torch.Tensor, labels:
     completed exactly: that image's own PSNR is infinite, so PSNR is taken from the pooled MSE)."""
     a, b = to_255(out), to_255(clean)
     per = [masked_scores(a[i:i + 1], b[i:i + 1], missing[i:i + 1]) for i in range(len(a))]
-    pixels = missing.flatten(1).sum(1).double() * a.shape[1]  # hole values per image
-    squared = ((a - b) ** 2 * missing).flatten(1).sum(1).double()
-    mse = float(squared.sum() / pixels.sum())
+    pixels = missing.flatten(1).sum(1).double()  # hole size per image
     weights = (pixels / pixels.sum()).numpy()
     predicted = torch.from_numpy(classifier.extract(a / 127.5 - 1).logits).argmax(1)
-    return {"psnr": float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse),
+    return {"psnr": pooled_masked_psnr(a, b, missing),
             "ssim": float(np.dot(weights, [p["ssim"] for p in per])), "l1": float(np.dot(weights, [p["l1"] for p in per])),
             "class_kept": float((predicted == labels).float().mean()), "images": len(a)}
 

@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from turbopix.cli.main import main
+from turbopix.demo.completion import QUICK_SEARCH_STEPS
 from turbopix.demo.translation import QUICK_STEPS
 
 
@@ -22,6 +23,13 @@ def test_quick_demo_on_digits(tmp_path, capsys):
     assert "dcgan/samples/final.png" in html and "test ELBO" in html
     assert "Sample quality" not in html  # no shipped extractor for 8x8 digits
     assert (out / "samples_overview.png").exists()
+    # each generator completed the same damaged test digits; the holes were scored, the sheet written
+    assert "<h2>Completing digits</h2>" in html
+    for r in summary["runs"]:
+        c = r["completion"]
+        assert c["n"] == 16 and c["steps"] == QUICK_SEARCH_STEPS and c["psnr"] > c["psnr_black"] > 0
+        assert Image.open(out / r["model"] / "completion.png").size == (16 * 10 + 2, 4 * 10 + 2)  # 4 rows of 8-px digits
+    assert len({r["completion"]["psnr_biharmonic"] for r in summary["runs"]}) == 1  # the same holes for every model
     # the ready-made rating study of the demo's models is a valid study: it prepares
     assert "turbopix rate serve --study" in html
     assert main(["rate", "serve", "--study", str(out / "study.toml"), "--prepare-only"]) == 0

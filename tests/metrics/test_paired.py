@@ -20,7 +20,8 @@ from torchmetrics.functional.image import multiscale_structural_similarity_index
 
 from turbopix.core.colour import rgb_to_y
 from turbopix.data.images import read_image, to_unit_float
-from turbopix.metrics.paired import MS_SSIM_WEIGHTS, ImageTooSmallError, masked_psnr, masked_scores, ms_ssim, psnr, ssim
+from turbopix.metrics.paired import (MS_SSIM_WEIGHTS, ImageTooSmallError, masked_psnr, masked_scores, ms_ssim,
+                                     pooled_masked_psnr, psnr, ssim)
 from turbopix.core.registry import METRICS
 
 TOL = 1e-4  # agreement required with the references (we measure ~1e-6 dB for PSNR, ~1e-15 for SSIM)
@@ -286,3 +287,20 @@ def test_masked_psnr_is_on_the_hole_only_all_channels() -> None:
     assert masked_psnr(t(outside), t(clean), mask) == masked_psnr(t(out), t(clean), mask)
     assert masked_psnr(t(clean), t(clean), mask) == float("inf")
     assert masked_scores(t(out), t(clean), mask)["psnr"] == masked_psnr(t(out), t(clean), mask)  # one computation
+
+
+def test_pooled_masked_psnr_takes_one_mse_over_every_hole_of_the_batch() -> None:
+    rng = np.random.default_rng(1)
+    clean = rng.integers(0, 256, (3, 2, 12, 14)).astype(np.float64)
+    out = np.clip(clean + rng.normal(0, 20, clean.shape), 0, 255).round()
+    hole = rng.random((3, 1, 12, 14)) < 0.3
+    hole[2] = False  # an image with no hole adds nothing
+    expected = 10 * np.log10(255**2 / np.mean((out - clean)[np.broadcast_to(hole, clean.shape)] ** 2))
+    t = torch.from_numpy
+    assert pooled_masked_psnr(t(out), t(clean), t(hole).float()) == pytest.approx(expected, abs=1e-9)
+    one = (t(out[:1]), t(clean[:1]), t(hole[:1]).float())
+    assert pooled_masked_psnr(*one) == pytest.approx(masked_psnr(*one), abs=1e-9)  # one image: the same number
+    out[hole.repeat(2, 1)] = clean[hole.repeat(2, 1)]
+    assert pooled_masked_psnr(t(out), t(clean), t(hole).float()) == float("inf")
+    with pytest.raises(ValueError, match="no pixels"):
+        pooled_masked_psnr(t(out), t(clean), torch.zeros(3, 1, 12, 14))

@@ -1,4 +1,5 @@
-"""``turbopix demo``: the main job. Trains a small GAN and two VAEs on MNIST, applies the shipped
+"""``turbopix demo``: the main job. Trains a small GAN and two VAEs on MNIST, completes damaged test
+digits with each (``completion.py``), applies the shipped
 restoration, enhancement and style models to test images, trains a small digits translator
 (``applications.py``, ``translation.py``) and writes a report.
 
@@ -25,6 +26,7 @@ from ..data import DataError, ImageData, load_dataset
 from ..evaluation.elbo import evaluate_elbo
 from ..sampling import reconstruction_grid, save_grid
 from .applications import applications_html, run_applications
+from .completion import completion_html, run_completion
 
 
 @dataclass
@@ -89,6 +91,7 @@ def run_demo(out: Path, *, data: str = "mnist", data_root: str | Path | None = N
             b = test_data.batch(torch.arange(RECONSTRUCTIONS))
             images, nrow = reconstruction_grid(model, b["image"], b["label"])
             save_grid(images, out / recipe.model / "reconstructions.png", nrow)
+        row["completion"] = run_completion(model, test_data, out / recipe.model, quick=quick)
         if data_name in ("mnist", "fashion-mnist"):  # a shipped feature extractor exists for these
             row["metrics"] = _metrics(model, data_name, data_root, quick)
         rows.append(row)
@@ -188,6 +191,7 @@ def _html(summary: dict[str, Any], out: Path) -> str:
                          + "".join(f"<td>{m[k]:.3f}</td>" for k in ("precision", "recall", "density", "coverage", "c2st"))
                          + "</tr>")
         parts.append("</table>")
+    parts += completion_html(summary["runs"])
     parts += applications_html(summary["applications"])
     for r in summary["runs"]:
         name = r["model"]

@@ -64,7 +64,9 @@ pixels where the (1, 1, H, W) ``mask`` is 1 (nothing outside the hole enters; ``
 equal there); ``masked_scores`` adds L1 (mean absolute difference on 0-255, same pixels) and SSIM
 (scikit-image's Gaussian SSIM map of the whole image, sigma 1.5, its reflect padding at the border,
 averaged over the hole's pixels; needs scikit-image). ``benchmarks/restoration.py`` (inpainting) and
-the demo's inpainting showcase use them.
+the demo's inpainting showcase use them. ``pooled_masked_psnr(out, clean, mask)`` scores a batch
+(N, C, H, W) as one: the MSE over every hole value of every image (small holes, as on 28-px digits,
+can be filled exactly, which makes one image's own PSNR infinite and a mean over images undefined).
 """
 from __future__ import annotations
 
@@ -275,6 +277,16 @@ def masked_psnr(out: torch.Tensor, clean: torch.Tensor, mask: torch.Tensor) -> f
     is 1, all channels: one MSE over the hole's C * (hole pixels) values; ``inf`` if equal there."""
     hole, a, b = _hole(out, clean, mask)
     mse = float(np.mean((a - b)[hole] ** 2))
+    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+
+
+def pooled_masked_psnr(out: torch.Tensor, clean: torch.Tensor, mask: torch.Tensor) -> float:
+    """PSNR (peak 255) of (N, C, H, W) 0-255 batches over every value where the (N, 1, H, W) ``mask``
+    is 1, all images and channels pooled into one MSE; ``inf`` if equal there."""
+    hole = mask.bool().expand_as(out)
+    if not hole.any():
+        raise ValueError("the mask selects no pixels")
+    mse = float(((out.double() - clean.double())[hole] ** 2).mean())
     return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
 
 
