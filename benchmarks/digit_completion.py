@@ -42,7 +42,7 @@ import torch
 import turbopix
 from turbopix.core.atomic import atomic_write_text
 from turbopix.data import load_dataset
-from turbopix.data.masks import MASKS
+from turbopix.data.masks import seeded_masks
 from turbopix.features.extractor import default_extractor, load_extractor
 from turbopix.metrics.paired import masked_scores, pooled_masked_psnr
 from turbopix.pipelines.classical import CLASSICAL
@@ -58,7 +58,7 @@ CHUNK = 16  # images per latent search (bounds memory: a conditional model searc
 
 
 def masks_for(n: int, kind: str, seed: int, size: int = 28) -> torch.Tensor:
-    return torch.from_numpy(np.stack([MASKS[kind](size, size, np.random.default_rng([seed, i])) for i in range(n)]))[:, None]
+    return torch.from_numpy(seeded_masks(n, size, size, kind, seed))[:, None]
 
 
 def to_255(x: torch.Tensor) -> torch.Tensor:
@@ -100,6 +100,7 @@ def evaluate(dataset: str, models: dict[str, str], args, cfgs: list[CompletionCo
     labels = data.labels[:args.n]
     classifier = load_extractor(default_extractor(dataset))
     result = {"ceiling": score(clean, clean, torch.ones(len(clean), 1, 28, 28), labels, classifier)["class_kept"]}
+    generators = {name: turbopix.load(path) for name, path in models.items()}
     grids = {}
     for kind in KINDS:
         missing = masks_for(len(clean), kind, args.seed)
@@ -110,14 +111,13 @@ def evaluate(dataset: str, models: dict[str, str], args, cfgs: list[CompletionCo
             start = time.perf_counter()
             outputs[name] = run_classical(name, clean, missing)
             rows[name] = {**score(outputs[name], clean, missing, labels, classifier), "seconds": time.perf_counter() - start}
-        for name, path in models.items():
-            model = turbopix.load(path)
+        for name, model in generators.items():
             for cfg in ([replace(cfgs[0], sigma=args.model_sigma[name])] if name in args.model_sigma else cfgs):
                 label = name if len(cfgs) == 1 else f"{name} sigma={cfg.sigma:g}"
                 start = time.perf_counter()
                 out, chosen = run_generator(model, clean, missing, cfg)
                 rows[label] = {**score(out, clean, missing, labels, classifier), "seconds": time.perf_counter() - start,
-                               "model": path, "search": vars(cfg).copy()}
+                               "model": models[name], "search": vars(cfg).copy()}
                 if chosen is not None:
                     rows[label]["class_chosen"] = float((chosen == labels).float().mean())
                 outputs[label] = out

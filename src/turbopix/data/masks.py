@@ -56,3 +56,9 @@ def any_mask(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
 
 
 MASKS = {"box": box_mask, "free": free_form_mask, "any": any_mask}
+
+
+def seeded_masks(n: int, height: int, width: int, kind: str, seed: int) -> np.ndarray:
+    """(n, H, W) float32: mask i of ``kind`` drawn from ``default_rng([seed, i])``, so every method
+    scored on the same images sees the same holes, whatever the order it runs in."""
+    return np.stack([MASKS[kind](height, width, np.random.default_rng([seed, i])) for i in range(n)])

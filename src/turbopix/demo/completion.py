@@ -13,11 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from ..data import ImageData
-from ..data.masks import box_mask
+from ..data.masks import seeded_masks
 from ..metrics.paired import pooled_masked_psnr
 from ..pipelines.classical import CLASSICAL
 from ..pipelines.complete import CompletionConfig, complete
@@ -35,7 +34,7 @@ def run_completion(model: torch.nn.Module, test: ImageData, out: Path, *, quick:
     n = min(COMPLETE_N, len(test))
     clean = test.images[:n].float() / 127.5 - 1
     h, w = clean.shape[-2:]
-    missing = torch.from_numpy(np.stack([box_mask(h, w, np.random.default_rng([0, i])) for i in range(n)]))[:, None]
+    missing = torch.from_numpy(seeded_masks(n, h, w, "box", 0))[:, None]
     cfg = CompletionConfig(steps=QUICK_SEARCH_STEPS if quick else CompletionConfig.steps)
     start = time.perf_counter()
     filled = complete(model, clean, missing, cfg).images

@@ -80,17 +80,16 @@ def _search(model, images, missing, cfg, labels, progress) -> Completion:
         classes = torch.arange(model.num_classes, device=device).repeat(b, 1)  # (B, K)
     else:
         classes = None if labels is None else model.check_labels(labels, b).to(device)[:, None]
-    per_class = cfg.restarts
     k = 1 if classes is None else classes.shape[1]
     # candidates, image-major: image i owns rows [i * k * R, (i + 1) * k * R), class-major inside
-    owner = torch.arange(b, device=device).repeat_interleave(k * per_class)
-    cand_labels = None if classes is None else classes.repeat_interleave(per_class, dim=1).reshape(-1)
+    owner = torch.arange(b, device=device).repeat_interleave(k * cfg.restarts)
+    cand_labels = None if classes is None else classes.repeat_interleave(cfg.restarts, dim=1).reshape(-1)
     gen = torch.Generator().manual_seed(cfg.seed)
     u = torch.randn(owner.numel(), model.latent_dim, generator=gen).to(device)
-    start = _encoder_start(model, images, keep, cand_labels, owner, mean, std)
+    first = torch.arange(owner.numel(), device=device) % cfg.restarts == 0  # the first start of each class
+    start = _encoder_start(model, images, keep, None if cand_labels is None else cand_labels[first], owner[first], mean, std)
     if start is not None:
-        first = torch.arange(owner.numel(), device=device) % per_class == 0  # the first start of each class
-        u[first] = start[first]
+        u[first] = start
 
     def objective(codes: torch.Tensor, who: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         out = model.generate(mean + std * codes, y)
@@ -101,7 +100,7 @@ def _search(model, images, missing, cfg, labels, progress) -> Completion:
     for p, _ in frozen:
         p.requires_grad_(False)
     bar = tqdm(total=cfg.steps, desc="latent search", unit="step", leave=False, disable=not progress)
-    phases = [cfg.steps // 4, cfg.steps - cfg.steps // 4] if k * per_class > cfg.restarts else [cfg.steps]
+    phases = [cfg.steps // 4, cfg.steps - cfg.steps // 4] if k > 1 else [cfg.steps]  # several classes: prune
     try:
         for phase, steps in enumerate(phases):
             if phase:  # keep the restarts best candidates of each image
@@ -137,7 +136,7 @@ def _search(model, images, missing, cfg, labels, progress) -> Completion:
 
 @torch.no_grad()
 def _encoder_start(model, images, keep, labels, owner, mean, std) -> torch.Tensor | None:
-    """Whitened encoder codes of each candidate's image, its hole filled with the mean visible value."""
+    """Whitened encoder codes of the images ``owner`` names, their holes filled with the mean visible value."""
     visible_mean = (images * keep).flatten(1).sum(1) / keep.flatten(1).sum(1).clamp(min=1)
     filled = keep * images + (1 - keep) * visible_mean[:, None, None, None]
     code = model.encode_latent(filled[owner], labels)

@@ -127,7 +127,7 @@ BLIND_MAX_SIGMA = 55  # the shipped denoise-*-blind recipes draw sigma from 0-55
 
 def default_model(task: str, *, sigma: float | None = None, scale: int | None = None, colour: bool = False) -> str:
     if task == "denoise":  # a fixed-sigma model where there is one, else the noise-level (blind) one
-        if sigma not in (15, 25, 50) and not 0 <= sigma <= BLIND_MAX_SIGMA:
+        if not 0 <= sigma <= BLIND_MAX_SIGMA:  # 15, 25 and 50 lie inside it
             raise RestoreError(f"no shipped denoiser for {{option:sigma={sigma:g}}}: the blind models were trained for "
                                f"sigma 0-{BLIND_MAX_SIGMA}; give a {{option:model}} for it (bm3d runs BM3D / CBM3D at any sigma)")
         kind = "colour" if colour else "grey"
